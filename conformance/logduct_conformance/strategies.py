@@ -1,0 +1,127 @@
+"""Hypothesis strategies for records, valid and broken, shared by the reference's tests and the suite.
+
+``records()`` gives valid ``Record`` values over the whole space SPEC.md allows: any Unicode the
+database can store, times from year 1 to 9999 at any offset, IPv4 and IPv6, nested data with the
+extreme numbers. ``spellings()`` writes a record the many ways an emitter may legally send it
+(ENC-4), so that a collector's canonicalisation is checked, not assumed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from logduct.record import (
+    MAX_INTEGER,
+    MAX_TEXT_FIELD_BYTES,
+    MIN_INTEGER,
+    TEXT_FIELDS,
+    JSONValue,
+    Record,
+)
+
+# REC-12: any character but U+0000 and the surrogates (category Cs).
+storable_characters = st.characters(codec="utf-8", exclude_characters="\x00")
+
+#: Text fields: at most 1,024 bytes (REC-8), so at most 256 characters of up to 4 bytes each.
+text_fields = st.text(storable_characters, min_size=1, max_size=MAX_TEXT_FIELD_BYTES // 4)
+
+# Offsets up to 23:59 either way, in whole minutes (REC-5).
+utc_offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
+    lambda minutes: timezone(timedelta(minutes=minutes)))
+
+#: Aware datetimes whose UTC instant lies in years 1 to 9999 whatever the offset (REC-7).
+times = st.builds(
+    lambda naive, offset: naive.replace(tzinfo=offset),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30, 23, 59, 59, 999999)),
+    utc_offsets,
+)
+
+host_ips = st.ip_addresses().map(str)
+
+json_scalars = (st.none() | st.booleans()
+                | st.integers(min_value=MIN_INTEGER, max_value=MAX_INTEGER)
+                | st.floats(allow_nan=False, allow_infinity=False)
+                | st.text(storable_characters, max_size=40))
+
+
+def json_values(max_leaves: int = 30) -> st.SearchStrategy[JSONValue]:
+    return st.recursive(
+        json_scalars,
+        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(storable_characters, max_size=12),
+                                                                     inner, max_size=5),
+        max_leaves=max_leaves,
+    )
+
+
+data_objects = st.none() | st.dictionaries(st.text(storable_characters, max_size=12), json_values(),
+                                           max_size=6)
+
+
+def records() -> st.SearchStrategy[Record]:
+    """Valid records over the whole space of SPEC.md section 1."""
+    return st.builds(
+        Record,
+        time=times,
+        application_name=text_fields, environment_name=text_fields, log_event=text_fields,
+        trace_id=text_fields, file_path=text_fields,
+        host_ip=host_ips,
+        data=data_objects,
+    )
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """A ``data`` object nested ``depth`` levels deep (the object itself is level 1, REC-11)."""
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+
+@st.composite
+def spellings(draw: st.DrawFn, record: Record) -> bytes:
+    """One of the many lines that ENC-4 obliges a collector to read as ``record``."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    offset = draw(utc_offsets)
+    local = record.time.astimezone(offset)
+    extra_digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 3)))  # REC-6: cut
+    fraction = f"{local.microsecond:06d}{extra_digits}"
+    if local.microsecond == 0 and rng.random() < 0.5:
+        fraction = ""
+    sign = "+" if offset.utcoffset(None) >= timedelta(0) else "-"
+    minutes = abs(int(offset.utcoffset(None).total_seconds())) // 60
+    zone = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    if minutes == 0 and rng.random() < 0.5:
+        zone = rng.choice("Zz")
+    dot_fraction = f".{fraction}" if fraction else ""
+    when = (f"{local.year:04d}-{local.month:02d}-{local.day:02d}{rng.choice('Tt')}"
+            f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}{dot_fraction}{zone}")
+    members: dict[str, Any] = {name: getattr(record, name) for name in TEXT_FIELDS}
+    members.update(time=when, host_ip=_respell_ip(record.host_ip, rng))
+    if record.data is not None or rng.random() < 0.5:
+        members["data"] = record.data
+    if rng.random() < 0.2:
+        members["v"] = 1
+    order = list(members)
+    rng.shuffle(order)
+    ensure_ascii = rng.random() < 0.5
+    space = rng.choice(["", " ", "\t", "  "])
+    body = ("{" + space + ("," + space).join(
+        json.dumps(name) + space + ":" + space + json.dumps(members[name], ensure_ascii=ensure_ascii)
+        for name in order) + space + "}")
+    return body.encode() + b"\n"
+
+
+def _respell_ip(canonical: str, rng: random.Random) -> str:
+    """Another legal spelling of an address (REC-9): IPv6 in upper case or without compression."""
+    if ":" not in canonical or "." in canonical:
+        return canonical
+    if rng.random() < 0.5:
+        return canonical.upper()
+    return ipaddress.IPv6Address(canonical).exploded

@@ -1,0 +1,260 @@
+"""The log record: parse, validate, encode. No I/O.
+
+Theory of operation: a ``Record`` is a frozen value that cannot exist unless it satisfies SPEC.md
+section 1; its constructor checks and normalises every field (UTC time, canonical IP). ``decode``
+turns the bytes of one line into a Record or raises ``ProtocolError`` naming the first rule broken;
+``encode`` gives the canonical line of ENC-5. Everything that goes wrong with input, however
+hostile, ends as a ``ProtocolError``: that is what lets a collector quarantine a line and go on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, TypeAlias
+
+from . import rfc3339
+from .errors import ProtocolError
+
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+
+#: ENC-3: the longest line, LF included, on any transport.
+MAX_RECORD_BYTES = 65_536
+#: REC-8: the longest text field, in bytes of UTF-8.
+MAX_TEXT_FIELD_BYTES = 1_024
+#: REC-11: the deepest nesting of ``data``; the data object itself is level 1.
+MAX_DATA_DEPTH = 64
+#: REC-13: the range of integer literals, both signed and unsigned 64-bit ids fit.
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**64 - 1
+#: VER-1: the protocol version this module implements.
+PROTOCOL_VERSION = 1
+
+#: The members of section 1, in the order of the canonical encoding (ENC-5 item 1).
+FIELDS = ("time", "application_name", "environment_name", "log_event", "trace_id", "file_path",
+          "host_ip", "data")
+TEXT_FIELDS = ("application_name", "environment_name", "log_event", "trace_id", "file_path")
+_REQUIRED = frozenset(FIELDS) - {"data"}
+_ALLOWED = frozenset(FIELDS) | {"v"}
+
+# REC-12: U+0000 and surrogates (only a \u escape can produce one; UTF-8 cannot carry them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Record:
+    """One log event, valid by construction (SPEC.md section 1)."""
+
+    time: datetime
+    application_name: str
+    environment_name: str
+    log_event: str
+    trace_id: str
+    file_path: str
+    host_ip: str
+    data: dict[str, JSONValue] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.time, datetime):
+            raise ProtocolError("REC-5", "must be a datetime", field="time", value=self.time)
+        if self.time.utcoffset() is None:
+            # REC-5: a time without an offset names no instant.
+            raise ProtocolError("REC-5", "no UTC offset (naive datetime)", field="time", value=self.time)
+        try:
+            utc = self.time.astimezone(rfc3339.UTC)
+        except OverflowError:
+            raise ProtocolError("REC-7", "instant outside 0001-01-01 to 9999-12-31 UTC",
+                                field="time", value=self.time) from None
+        object.__setattr__(self, "time", utc)
+        for name in TEXT_FIELDS:
+            _check_text(name, getattr(self, name))
+        object.__setattr__(self, "host_ip", canonical_ip(self.host_ip))
+        if self.data is not None:
+            if not isinstance(self.data, dict):
+                # REC-10: data MUST be a JSON object or null.
+                raise ProtocolError("REC-10", "must be a JSON object or null", field="data",
+                                    value=self.data)
+            _check_json(self.data, depth=1, path="data")
+
+
+def _check_text(name: str, value: object) -> None:
+    # REC-8: each text field MUST be a JSON string of 1 to 1,024 bytes once encoded in UTF-8.
+    if not isinstance(value, str):
+        raise ProtocolError("REC-8", f"must be a string, not {_json_type(value)}", field=name, value=value)
+    _check_string(value, name)
+    if not value:
+        raise ProtocolError("REC-8", "must not be empty", field=name, value=value)
+    # A character takes at most 4 bytes, so only long strings need encoding to be measured.
+    if len(value) * 4 > MAX_TEXT_FIELD_BYTES and len(value.encode()) > MAX_TEXT_FIELD_BYTES:
+        raise ProtocolError("REC-8", f"is {len(value.encode()):,} bytes of UTF-8; the most is "
+                            f"{MAX_TEXT_FIELD_BYTES:,}", field=name, value=value)
+
+
+def _check_string(value: str, where: str) -> None:
+    # REC-12: no string may contain U+0000 or a surrogate code point.
+    bad = _UNSTORABLE.search(value)
+    if bad is not None:
+        what = "U+0000" if bad.group() == "\x00" else f"the lone surrogate U+{ord(bad.group()):04X}"
+        raise ProtocolError("REC-12", f"contains {what}, which PostgreSQL cannot store",
+                            field=where, value=value)
+
+
+def _check_json(value: object, *, depth: int, path: str) -> None:
+    """Check a value inside ``data``: JSON types only, REC-11 to REC-13."""
+    if value is None or value is True or value is False:
+        return
+    if isinstance(value, str):
+        _check_string(value, path)
+    elif isinstance(value, int):
+        # REC-13: an integer literal MUST lie between -2^63 and 2^64-1.
+        if not MIN_INTEGER <= value <= MAX_INTEGER:
+            raise ProtocolError("REC-13", "integer outside -2^63 to 2^64-1", field=path, value=value)
+    elif isinstance(value, float):
+        # REC-13: NaN and the infinities are not JSON; other numbers must be finite binary64.
+        if not math.isfinite(value):
+            raise ProtocolError("REC-13", "number is not finite", field=path, value=value)
+    elif isinstance(value, (dict, list)):
+        if depth > MAX_DATA_DEPTH:
+            raise ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels", field=path)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ProtocolError("REC-10", "object member names must be strings", field=path,
+                                        value=key)
+                _check_string(key, f"{path} member name")
+                _check_json(item, depth=depth + 1, path=f"{path}.{key}")
+        else:
+            for index, item in enumerate(value):
+                _check_json(item, depth=depth + 1, path=f"{path}[{index}]")
+    else:
+        raise ProtocolError("REC-10", f"{type(value).__name__} is not a JSON value", field=path,
+                            value=value)
+
+
+def canonical_ip(text: object) -> str:
+    """The canonical spelling of an IP address literal (REC-9)."""
+    if not isinstance(text, str):
+        raise ProtocolError("REC-9", f"must be a string, not {_json_type(text)}", field="host_ip",
+                            value=text)
+    return _canonical_ip(text)
+
+
+@lru_cache(maxsize=4096)  # A collector sees the same few hosts over and over.
+def _canonical_ip(text: str) -> str:
+    # ipaddress accepts IPv6 zone indexes ("fe80::1%eth0"); REC-9 does not.
+    if "%" in text or "/" in text:
+        raise ProtocolError("REC-9", "a zone index or prefix length is not an address literal",
+                            field="host_ip", value=text)
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise ProtocolError("REC-9", "not an IPv4 or IPv6 address literal", field="host_ip",
+                            value=text) from None
+    # RFC 5952 §5: an IPv4-mapped address in mixed notation. Python before 3.13 prints hex groups.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
+
+
+def from_mapping(obj: object) -> Record:
+    """The Record a parsed JSON value describes, or the first rule it breaks (REC-1 to REC-3, VER)."""
+    if not isinstance(obj, Mapping):
+        raise ProtocolError("REC-1", f"a record must be a JSON object, not {_json_type(obj)}", value=obj)
+    unknown = obj.keys() - _ALLOWED
+    if unknown:
+        raise ProtocolError("REC-3", "unknown member; put application fields inside data",
+                            field=min(unknown), value=obj[min(unknown)])
+    missing = _REQUIRED - obj.keys()
+    if missing:
+        raise ProtocolError("REC-2", "required member is missing", field=min(missing))
+    if "v" in obj:
+        _check_version(obj["v"])
+    when = obj["time"]
+    if not isinstance(when, str):
+        raise ProtocolError("REC-5", f"must be a string, not {_json_type(when)}", field="time", value=when)
+    fields: dict[str, Any] = {name: obj[name] for name in FIELDS if name in obj}
+    fields["time"] = rfc3339.parse(when)
+    return Record(**fields)
+
+
+def _check_version(version: object) -> None:
+    if type(version) is not int:  # True == 1 in Python; a boolean is not a version.
+        raise ProtocolError("VER-1", "v must be an integer", field="v", value=version)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError("VER-2", f"protocol version {version} is not implemented "
+                            f"(this collector speaks {PROTOCOL_VERSION})", field="v", value=version)
+
+
+def decode(line: bytes) -> Record:
+    """Decode one line (its final LF optional) into a Record, or raise ``ProtocolError``."""
+    size = len(line) if line.endswith(b"\n") else len(line) + 1
+    if size > MAX_RECORD_BYTES:
+        raise ProtocolError("ENC-3", f"line is {size:,} bytes; the most is {MAX_RECORD_BYTES:,}")
+    body = line[:-1] if line.endswith(b"\n") else line
+    if b"\n" in body:
+        raise ProtocolError("ENC-2", "a record's JSON text must not contain an LF byte")
+    if body.startswith(_UTF8_BOM):
+        raise ProtocolError("ENC-1", "starts with a UTF-8 byte order mark")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProtocolError("ENC-1", f"not UTF-8: byte {error.start} is {body[error.start]:#04x}",
+                            value=body[max(0, error.start - 8):error.start + 8]) from None
+    try:
+        obj = json.loads(text, object_pairs_hook=_object_without_duplicates,
+                         parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise ProtocolError("ENC-2", f"not one JSON text: {error.msg} at character {error.pos}",
+                            value=text) from None
+    except ValueError:  # an integer too long for Python's int(), before any range check
+        raise ProtocolError("REC-13", "integer literal too long", value=text) from None
+    except RecursionError:
+        raise ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels") from None
+    return from_mapping(obj)
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        # REC-4: member names MUST be unique within each object, at every depth.
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ProtocolError("REC-4", "duplicate member name", field=key)
+            seen.add(key)
+    return obj
+
+
+def _refuse_constant(name: str) -> None:
+    # REC-13: NaN, Infinity and -Infinity are not JSON.
+    raise ProtocolError("REC-13", f"{name} is not a JSON number", value=name)
+
+
+def encode(record: Record) -> bytes:
+    """The canonical line of ``record``, LF included (ENC-5)."""
+    obj = {
+        "time": rfc3339.format_utc(record.time),
+        "application_name": record.application_name,
+        "environment_name": record.environment_name,
+        "log_event": record.log_event,
+        "trace_id": record.trace_id,
+        "file_path": record.file_path,
+        "host_ip": record.host_ip,
+        "data": record.data,
+    }
+    # ensure_ascii=False writes characters as UTF-8 and escapes only '"', '\' and U+0000-U+001F,
+    # with the short forms where they exist and lower-case \u00XX otherwise: ENC-5 item 5.
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode() + b"\n"
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

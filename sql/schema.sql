@@ -1,0 +1,47 @@
+-- logduct schema, protocol version 1 (SPEC.md section 7).
+-- Every statement is idempotent (PG-5): a collector runs this file at every start.
+
+-- PG-1: the seed's eight columns, with exactly its names, types and nullability.
+-- PG-2: the columns after them have defaults, so the seed's INSERT statements work unchanged.
+CREATE TABLE IF NOT EXISTS logs (
+    time                TIMESTAMPTZ       NOT NULL,
+    application_name    TEXT              NOT NULL,
+    environment_name    TEXT              NOT NULL,
+    log_event           TEXT              NOT NULL,
+    trace_id            TEXT              NOT NULL,
+    file_path           TEXT              NOT NULL,
+    host_ip             TEXT              NOT NULL,
+    data                JSONB             NULL,
+    -- The ZeroMQ delivery key (ZMQ-3): NULL for records that came over a FIFO or a plain INSERT.
+    emitter_session     UUID              NULL DEFAULT NULL,
+    emitter_seq         BIGINT            NULL DEFAULT NULL
+);
+
+-- Indexes: one per seed query that needs one, and no more, because every index is paid for on
+-- every row ingested (bench/schema_cost.py measures what each costs).
+--   latest:          ORDER BY time DESC LIMIT 5
+CREATE INDEX IF NOT EXISTS logs_time_idx ON logs (time);
+--   by_trace_id:     WHERE trace_id = $1
+CREATE INDEX IF NOT EXISTS logs_trace_id_idx ON logs (trace_id);
+--   by_log_event:    WHERE log_event = $1 ORDER BY time DESC LIMIT 5
+CREATE INDEX IF NOT EXISTS logs_log_event_time_idx ON logs (log_event, time);
+--   with_traceback:  WHERE data->>'traceback' IS NOT NULL. A partial index holds only the rows that
+--   match, a small share of all rows, where a GIN index on data would hold every key of every row.
+CREATE INDEX IF NOT EXISTS logs_traceback_idx ON logs (time) WHERE (data ->> 'traceback') IS NOT NULL;
+--   by_host_ip:      WHERE host_ip = $1. No index: a fleet has few hosts, so each matches a large
+--   share of the rows and a sequential scan is the better plan anyway.
+
+-- PG-4: a delivery is stored at most once (ZMQ-6), enforced by the database itself.
+CREATE UNIQUE INDEX IF NOT EXISTS logs_delivery_key ON logs (emitter_session, emitter_seq)
+    WHERE emitter_session IS NOT NULL;
+
+-- PG-3: the quarantine. Nothing a collector receives is dropped in silence (COL-1).
+CREATE TABLE IF NOT EXISTS logs_rejected (
+    received_at         TIMESTAMPTZ       NOT NULL DEFAULT now(),
+    transport           TEXT              NOT NULL,
+    source              TEXT              NULL,
+    rule                TEXT              NOT NULL,
+    reason              TEXT              NOT NULL,
+    raw                 BYTEA             NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_rejected_received_at_idx ON logs_rejected (received_at);

@@ -1,0 +1,35 @@
+"""The logduct command, run as a process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from logduct_conformance import load_vectors
+
+
+def logduct(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "logduct.cli", *args], input=stdin, capture_output=True,
+                          timeout=60, check=False)
+
+
+def test_check_prints_canonical_lines_and_names_each_refused_line() -> None:
+    """`logduct check`: valid lines come out canonical, invalid ones are named by line and rule."""
+    vectors = load_vectors()
+    valid = [v for v in vectors if v.verdict == "accept"]
+    invalid = [v for v in vectors if v.verdict == "reject" and v.rules[0] != "ENC-3"]
+    lines = [valid[0], invalid[0], valid[1], invalid[1]]
+    done = logduct("check", stdin=b"".join(v.line for v in lines))
+    assert done.returncode == 1
+    assert done.stdout == valid[0].canonical + valid[1].canonical
+    errors = done.stderr.decode().splitlines()
+    assert [e.split(":")[0:2] for e in errors] == [["line 2", f" {invalid[0].rules[0]}"],
+                                                    ["line 4", f" {invalid[1].rules[0]}"]]
+
+
+def test_check_exits_zero_when_every_line_is_valid() -> None:
+    """`logduct check` exits 0 and prints nothing on stderr for valid input."""
+    valid = [v for v in load_vectors() if v.verdict == "accept"]
+    done = logduct("check", stdin=b"".join(v.line for v in valid))
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout == b"".join(v.canonical or b"" for v in valid)

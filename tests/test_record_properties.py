@@ -1,0 +1,107 @@
+"""Properties of the record module over Hypothesis-generated input: round trips and robustness."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from logduct.errors import ProtocolError
+from logduct.record import Record, decode, encode
+from logduct_conformance.strategies import json_values, records, spellings
+
+
+@given(records())
+def test_decode_inverts_encode(record: Record) -> None:
+    """decode(encode(r)) == r for every valid record."""
+    assert decode(encode(record)) == record
+
+
+@given(records())
+def test_canonical_encoding_is_a_fixed_point(record: Record) -> None:
+    """ENC-5: encoding the decoded canonical line gives the same bytes."""
+    canonical = encode(record)
+    assert encode(decode(canonical)) == canonical
+
+
+@given(records())
+def test_canonical_line_is_one_line_of_compact_utf8(record: Record) -> None:
+    """ENC-1, ENC-2, ENC-5: UTF-8, no BOM, exactly one LF at the end, members in table order."""
+    canonical = encode(record)
+    assert canonical.endswith(b"\n") and canonical.count(b"\n") == 1
+    assert not canonical.startswith(b"\xef\xbb\xbf")
+    members = list(json.loads(canonical.decode("utf-8")))
+    assert members == ["time", "application_name", "environment_name", "log_event", "trace_id",
+                       "file_path", "host_ip", "data"]
+
+
+@given(st.data())
+def test_every_legal_spelling_decodes_to_the_same_record(data: st.DataObject) -> None:
+    """ENC-4: any member order, whitespace, offset, escapes or IP spelling reads as the one record."""
+    record = data.draw(records())
+    spelled = data.draw(spellings(record))
+    assert decode(spelled) == record
+    assert encode(decode(spelled)) == encode(record)
+
+
+def _decodes_or_refuses(raw: bytes) -> None:
+    with contextlib.suppress(ProtocolError):
+        decode(raw)
+
+
+@given(st.binary(max_size=300))
+@example(b"\xef\xbb\xbf{}")
+@example(b"[" * 100_000)
+@example(b'{"a":' + b"9" * 10_000 + b"}")
+def test_garbage_yields_a_record_or_a_protocol_error(raw: bytes) -> None:
+    """Any bytes at all: decode returns a Record or raises ProtocolError, nothing else."""
+    _decodes_or_refuses(raw)
+
+
+@given(st.data())
+def test_damaged_lines_yield_a_record_or_a_protocol_error(data: st.DataObject) -> None:
+    """A valid line with bytes flipped, cut or inserted never escapes as another exception."""
+    raw = bytearray(encode(data.draw(records())))
+    for _ in range(data.draw(st.integers(1, 4))):
+        where = data.draw(st.integers(0, len(raw) - 1))
+        how = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if how == "flip":
+            raw[where] = data.draw(st.integers(0, 255))
+        elif how == "cut":
+            del raw[where:]
+            if not raw:
+                break
+        else:
+            raw[where:where] = data.draw(st.binary(min_size=1, max_size=8))
+    _decodes_or_refuses(bytes(raw))
+
+
+def _with_data(value: Any, ensure_ascii: bool = False) -> bytes:
+    record = {"time": "2018-11-01T14:03:51Z", "application_name": "a", "environment_name": "e",
+              "log_event": "l", "trace_id": "t", "file_path": "f", "host_ip": "10.0.0.1"}
+    text = json.dumps(record, ensure_ascii=ensure_ascii)
+    return (text[:-1] + ', "data": ' + json.dumps(value, ensure_ascii=ensure_ascii) + "}").encode("utf-8",
+                                                                                              "surrogatepass")
+
+
+@given(json_values(), st.sampled_from(["\x00", "\ud800", "\udbff", "\udc00", "\udfff"]), st.booleans())
+def test_unstorable_character_anywhere_in_data_is_refused(value: Any, bad: str, in_key: bool) -> None:
+    """REC-12: U+0000 or a lone surrogate anywhere in data is refused under REC-12, never stored."""
+    hostile = {("k" + bad if in_key else "k"): ("v" if in_key else "v" + bad), "rest": value}
+    raw = _with_data(hostile, ensure_ascii=True)
+    try:
+        decode(raw)
+    except ProtocolError as error:
+        assert error.rule == "REC-12", error
+    else:
+        raise AssertionError(f"accepted {raw!r}")
+
+
+@given(json_values())
+def test_generated_data_round_trips_through_a_line(value: Any) -> None:
+    """REC-10 to REC-13: any generated data object survives the line unchanged."""
+    record = decode(_with_data({"v": value}))
+    assert record.data == {"v": value}
