@@ -21,8 +21,10 @@ CREATE TABLE IF NOT EXISTS logs (
 -- every row ingested (bench/schema_cost.py measures what each costs).
 --   latest:          ORDER BY time DESC LIMIT 5
 CREATE INDEX IF NOT EXISTS logs_time_idx ON logs (time);
---   by_trace_id:     WHERE trace_id = $1
-CREATE INDEX IF NOT EXISTS logs_trace_id_idx ON logs (trace_id);
+--   by_trace_id:     WHERE trace_id = $1. A hash index: the query only ever tests equality, and
+--   trace ids are random, which makes a btree pay for scattered page splits (measured: ingest
+--   1.34 x faster with this index set using hash than btree here).
+CREATE INDEX IF NOT EXISTS logs_trace_id_idx ON logs USING hash (trace_id);
 --   by_log_event:    WHERE log_event = $1 ORDER BY time DESC LIMIT 5
 CREATE INDEX IF NOT EXISTS logs_log_event_time_idx ON logs (log_event, time);
 --   with_traceback:  WHERE data->>'traceback' IS NOT NULL. A partial index holds only the rows that

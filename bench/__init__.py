@@ -1,0 +1,1 @@
+"""logduct's benchmarks: every figure a ratio to a baseline measured in the same run."""

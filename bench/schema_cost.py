@@ -1,0 +1,116 @@
+"""What the indexes of sql/schema.sql cost at ingest, against no index and against the obvious set.
+
+    python -m bench.schema_cost [--rows 200000] [--batch 2000] [--dsn DSN]
+
+Each variant COPYs the same pre-formatted rows (the reference's own COPY lines, ~250-byte records)
+into a fresh ``logs`` table in batches, one transaction each, and reports rows/s and the ratio to
+the table with no index, all in one run on one server. Without --dsn it uses an embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+
+from logduct import copy_format, sqlfiles
+from logduct.embedded import embedded_dsn
+from logduct.record import Record
+
+#: The obvious choice: an index on each column a seed query filters or sorts on, GIN for data.
+OBVIOUS_INDEXES = [
+    "CREATE INDEX ON logs (time)",
+    "CREATE INDEX ON logs (trace_id)",
+    "CREATE INDEX ON logs (host_ip)",
+    "CREATE INDEX ON logs (log_event, time)",
+    "CREATE INDEX ON logs USING gin (data)",
+]
+
+
+def rows(n: int) -> list[str]:
+    """COPY lines of ``n`` records like the seed's: a login a microsecond, trace ids scattered as random
+    UUIDs are, 1 in 10 a login_error, 1 in 100 with a traceback."""
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    out = []
+    for i in range(n):
+        data: dict[str, object] = {"user": "Shawn Corey Carter", "age": 48, "email": "someemail@email.com"}
+        if i % 100 == 0:
+            data["traceback"] = "Traceback (most recent call last): ..."
+        out.append(copy_format.logs_row(Record(
+            time=start + timedelta(microseconds=i), application_name="WebApp", environment_name="production",
+            log_event="login_error" if i % 10 == 0 else "login", trace_id=str(uuid.UUID(int=_scatter(i))),
+            file_path="/usr/src/app/login.py", host_ip=f"172.18.0.{i % 16}", data=data)))
+    return out
+
+
+def _scatter(i: int) -> int:
+    """A 128-bit number that looks random and is the same in every run (a multiplicative hash)."""
+    return (i * 0x9E3779B97F4A7C15_F39CC0605CEDC835) % 2**128
+
+
+def schema_without_indexes() -> str:
+    return ";\n".join(statement for statement in sqlfiles.schema().split(";\n")
+                      if "CREATE TABLE" in statement) + ";"
+
+
+def ingest(conn: psycopg.Connection[tuple[object, ...]], setup: list[str], lines: list[str], batch: int) -> float:
+    """Rows per second COPYing ``lines`` into a fresh logs table made by ``setup``."""
+    conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
+    for statement in setup:
+        conn.execute(statement)
+    statement = psycopg.sql.SQL("COPY logs ({}) FROM STDIN").format(
+        psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, copy_format.LOGS_COLUMNS)))
+    began = time.perf_counter()
+    for first in range(0, len(lines), batch):
+        with conn.transaction(), conn.cursor().copy(statement) as copy:
+            copy.write("".join(lines[first:first + batch]))
+    return len(lines) / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each variant, interleaved; the median counts")
+    parser.add_argument("--dsn")
+    args = parser.parse_args()
+    lines = rows(args.rows)
+    with ExitStack() as stack:
+        dsn = args.dsn or stack.enter_context(embedded_dsn(_scratch_dir(stack)))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            version = conn.info.parameter_status("server_version")
+            variants = {
+                "no index": [schema_without_indexes()],
+                "logduct (sql/schema.sql)": [sqlfiles.schema()],
+                "obvious: btree on each column + GIN(data)": [schema_without_indexes(), *OBVIOUS_INDEXES],
+            }
+            runs: dict[str, list[float]] = {name: [] for name in variants}
+            for _ in range(args.rounds):  # interleaved, so that a slow spell of the machine hits all
+                for name, setup in variants.items():
+                    runs[name].append(ingest(conn, setup, lines, args.batch))
+            rates = {name: statistics.median(rates) for name, rates in runs.items()}
+            conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
+    base = rates["no index"]
+    print(f"COPY of {args.rows:,} rows in batches of {args.batch:,}, median of {args.rounds}; PostgreSQL {version}, "
+          f"Python {platform.python_version()}, {platform.machine()}")
+    for name, rate in rates.items():
+        print(f"  {name:<45} {rate:>10,.0f} rows/s  {rate / base:5.2f} x no index")
+
+
+def _scratch_dir(stack: ExitStack) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="logduct-bench-"))
+    stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    return folder / "data"
+
+
+if __name__ == "__main__":
+    main()
