@@ -29,7 +29,10 @@ class ProtocolError(LogductError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"{self.field}: " if self.field else ""
+        # A member name can hold U+0000 or a lone surrogate (REC-3, REC-4): shown escaped, so that the
+        # message can be printed and stored anywhere.
+        field = self.field if self.field is None or self.field.isprintable() else repr(self.field)
+        where = f"{field}: " if field else ""
         shown = f" (got {_show(self.value)})" if self._has_value else ""
         return f"{self.rule}: {where}{self.reason}{shown}"
 

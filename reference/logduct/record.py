@@ -145,6 +145,14 @@ def canonical_ip(text: object) -> str:
     return _canonical_ip(text)
 
 
+def escape_unstorable(text: str) -> str:
+    """``text`` with U+0000 and lone surrogates written as escapes: for text that must be stored
+    whatever it holds (error reasons, log messages), where REC-12 would otherwise refuse it."""
+    if text.isprintable():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 @lru_cache(maxsize=4096)  # A collector sees the same few hosts over and over.
 def _canonical_ip(text: str) -> str:
     # ipaddress accepts IPv6 zone indexes ("fe80::1%eth0"); REC-9 does not.
