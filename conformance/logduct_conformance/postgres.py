@@ -24,7 +24,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
+
+from logduct.sink import safe_dsn
 
 DSN_ENV = "LOGDUCT_TEST_DSN"
 #: The compose file, looked for in pytest's root directory (a checkout of the repository).
@@ -42,14 +44,6 @@ class PostgresServer:
 
     def database_dsn(self, dbname: str) -> str:
         return make_conninfo(self.dsn, dbname=dbname)
-
-
-def safe_dsn(dsn: str) -> str:
-    """The DSN with its password masked (COL-6), fit to print."""
-    params = conninfo_to_dict(dsn)
-    if params.get("password"):
-        params["password"] = "***"
-    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def docker_engine_answers() -> bool:

@@ -1,27 +1,160 @@
-"""The ``logduct`` command: argument parsing only; the work is done by the modules it calls."""
+"""The ``logduct`` command (SPEC.md section 9): argument parsing, and wiring the parts together."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO, TextIO
 
-from .errors import ProtocolError
+import psycopg
+
+from . import sqlfiles
+from .collector import BATCH_LIMIT, FLUSH_INTERVAL_S, Collector, FifoSource
+from .embedded import embedded_dsn
+from .emitter import FifoEmitter, Overflow
+from .errors import LogductError, ProtocolError
+from .fifo import DEFAULT_MODE, PIPE_BUF, PORTABLE_PIPE_BUF
 from .record import decode, encode
+from .sink import PostgresSink, Sink, StdoutSink, safe_dsn
+
+#: Exit statuses of ``emit``.
+EXIT_REFUSED = 1  # some input lines were invalid or too large (CLI-2)
+EXIT_USAGE = 2
+EXIT_NOT_HANDED_OVER = 3  # --timeout passed with records still queued
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="logduct", description=__doc__)
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except LogductError as error:
+        print(f"logduct: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logduct", description="Structured logs to PostgreSQL over a FIFO.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    collect = commands.add_parser("collect", help="receive records and store them (CLI-1)")
+    collect.add_argument("--fifo", action="append", default=[], metavar="PATH", required=True,
+                         help="a FIFO to read, created if absent (repeatable)")
+    sink = collect.add_mutually_exclusive_group()
+    sink.add_argument("--dsn", help="PostgreSQL to store into (default: logduct's embedded server)")
+    sink.add_argument("--stdout", action="store_true", help="write accepted records to stdout as NDJSON")
+    collect.add_argument("--fifo-mode", type=lambda text: int(text, 8), default=DEFAULT_MODE, metavar="OCTAL",
+                         help=f"permissions of a FIFO it creates (default {DEFAULT_MODE:o}; never for others)")
+    collect.add_argument("--flush-interval", type=float, default=FLUSH_INTERVAL_S, metavar="SECONDS",
+                         help=f"commit a batch at most this old (default {FLUSH_INTERVAL_S})")
+    collect.add_argument("--batch-limit", type=int, default=BATCH_LIMIT, metavar="N",
+                         help=f"records per commit at most (default {BATCH_LIMIT:,})")
+    collect.set_defaults(run=_collect)
+
+    emit = commands.add_parser("emit", help="send NDJSON records from stdin (CLI-2)")
+    emit.add_argument("--fifo", required=True, metavar="PATH", help="the collector's FIFO")
+    emit.add_argument("--portable", action="store_true",
+                      help=f"refuse records over {PORTABLE_PIPE_BUF} bytes, POSIX's PIPE_BUF (FIFO-3)")
+    emit.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="give up this long after stdin ends if records are still waiting for a reader "
+                           f"(exit {EXIT_NOT_HANDED_OVER}); default: wait")
+    emit.set_defaults(run=_emit)
+
+    query = commands.add_parser("query", help="run the seed's example queries of sql/queries.sql (CLI-3)")
+    query.add_argument("--dsn", help="PostgreSQL to query (default: logduct's embedded server)")
+    query.add_argument("names", nargs="*", metavar="NAME", help="queries to run (default: all)")
+    query.set_defaults(run=_query)
 
     check = commands.add_parser(
         "check", help="validate NDJSON records on stdin; canonical lines to stdout, refusals to stderr")
     check.set_defaults(run=lambda _args: check_records(sys.stdin.buffer, sys.stdout.buffer, sys.stderr))
+    return parser
 
-    args = parser.parse_args(argv)
-    status: int = args.run(args)
-    return status
+
+@contextlib.contextmanager
+def _database(dsn: str | None) -> Iterator[str]:
+    """The DSN given, or the embedded server's for as long as the command runs."""
+    if dsn:
+        yield dsn
+        return
+    with embedded_dsn() as embedded:
+        print(f"logduct: embedded PostgreSQL: psql '{embedded}'", file=sys.stderr, flush=True)
+        yield embedded
+
+
+def _collect(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        sink: Sink
+        if args.stdout:
+            sink = StdoutSink()
+            into = "stdout"
+        else:
+            dsn = stack.enter_context(_database(args.dsn))
+            sink = PostgresSink(dsn)  # connected and schema in place before any FIFO opens
+            into = "PostgreSQL" if args.dsn is None else f"PostgreSQL {safe_dsn(dsn)}"
+        sources = [FifoSource(path, args.fifo_mode) for path in args.fifo]
+        collector = Collector(sources, sink, flush_interval_s=args.flush_interval, batch_limit=args.batch_limit)
+        signal.signal(signal.SIGTERM, lambda *_: collector.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: collector.request_stop())
+        signal.signal(signal.SIGUSR1, lambda *_: collector.request_report())
+        for source in sources:
+            print(f"logduct: collecting from FIFO {source.name} (pipe {source.reader.pipe_size:,} bytes) into "
+                  f"{into}", file=sys.stderr, flush=True)
+        collector.run()
+        collector.report("logduct: stopped: ")
+    return 0
+
+
+def _emit(args: argparse.Namespace) -> int:
+    emitter = FifoEmitter(args.fifo, overflow=Overflow.BLOCK,
+                          pipe_buf=PORTABLE_PIPE_BUF if args.portable else PIPE_BUF)
+    refused = 0
+    for number, line in enumerate(sys.stdin.buffer, start=1):
+        try:
+            emitter.send(decode(line))
+        except ProtocolError as error:  # EMIT-1, FIFO-2: named, counted, and the rest still sent
+            refused += 1
+            print(f"logduct: line {number}: {error}", file=sys.stderr)
+    lost = emitter.close(timeout_s=args.timeout)
+    if lost:
+        return EXIT_NOT_HANDED_OVER
+    return EXIT_REFUSED if refused else 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    queries = sqlfiles.named_statements("queries.sql")
+    unknown = [name for name in args.names if name not in queries]
+    if unknown:
+        print(f"logduct: no query named {', '.join(unknown)}; there are: {', '.join(queries)}", file=sys.stderr)
+        return EXIT_USAGE
+    with _database(args.dsn) as dsn, psycopg.connect(dsn) as conn:
+        conn.execute(sqlfiles.schema())
+        for name in args.names or list(queries):
+            statement = queries[name]
+            cursor = conn.execute(statement.sql)
+            headers = [column.name for column in cursor.description or []]
+            print(f"-- {name}: {statement.description}\n{statement.sql}")
+            print(format_table(headers, cursor.fetchall()))
+    return 0
+
+
+def format_table(headers: list[str], rows: list[tuple[object, ...]], max_width: int = 60) -> str:
+    """Rows as psql prints them, cells cut at ``max_width`` characters."""
+    def cell(value: object) -> str:
+        text = "" if value is None else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+        return text if len(text) <= max_width else text[:max_width - 1] + "…"
+
+    cells = [[cell(value) for value in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})\n")
+    return "\n".join(lines)
 
 
 def check_records(lines: BinaryIO, out: BinaryIO, errors: TextIO) -> int:

@@ -1,0 +1,159 @@
+"""Where accepted records and rejections go: PostgreSQL (COPY, one transaction a batch) or stdout.
+
+Theory of operation. The collector fills a ``Batch``: COPY lines for ``logs`` and for the
+quarantine ``logs_rejected``. ``PostgresSink.write`` stores a batch in one transaction, so that a
+record and a rejection received together are committed together (ZMQ-4 acknowledges on that).
+A lost connection is retried until it comes back: nothing of the batch is dropped. Validation makes
+every record storable (section 1); should PostgreSQL still refuse a batch, the sink falls back to
+one row at a time and quarantines the row it refuses, so that one row never costs its batch
+(COL-2).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol, TextIO
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from . import copy_format, sqlfiles
+from .errors import LogductError
+from .record import Record, encode
+
+#: How long the sink waits between attempts to reach a database that went away.
+RECONNECT_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Input that broke a rule, on its way to the quarantine (COL-1, PG-3)."""
+
+    transport: str  # "fifo" or "zmq"
+    source: str | None  # the FIFO path or the ZeroMQ routing identity
+    rule: str
+    reason: str
+    raw: bytes
+
+
+@dataclass
+class Batch:
+    """What one commit stores."""
+
+    records: list[Record] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rejections)
+
+
+@dataclass(frozen=True)
+class Written:
+    stored: int  # records now in the sink
+    rejected: int  # rejections now in the quarantine, those the sink itself added included
+    refused_by_database: int  # valid records PostgreSQL refused all the same: a bug, quarantined as COL-2
+
+
+class Sink(Protocol):
+    def write(self, batch: Batch) -> Written: ...
+
+    def close(self) -> None: ...
+
+
+def safe_dsn(dsn: str) -> str:
+    """COL-6: a DSN fit to print, its password masked."""
+    params = conninfo_to_dict(dsn)
+    if params.get("password"):
+        params["password"] = "***"
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
+class PostgresSink:
+    """COPY into ``logs`` and ``logs_rejected``; the schema is created if missing (PG-5)."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn = self._connect(first=True)
+
+    def _connect(self, *, first: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+        while True:
+            try:
+                conn = psycopg.connect(self._dsn, autocommit=True)
+                conn.execute(sqlfiles.schema())
+                return conn
+            except psycopg.OperationalError as error:
+                if first:  # a wrong DSN at start is the operator's to fix, not a wait
+                    raise LogductError(f"cannot reach PostgreSQL: {error}".strip()) from None
+                print(f"logduct: PostgreSQL unreachable, retrying: {error}".strip(), file=sys.stderr)
+                time.sleep(RECONNECT_INTERVAL_S)
+
+    def write(self, batch: Batch) -> Written:
+        while True:
+            try:
+                return self._write_once(batch)
+            except psycopg.OperationalError as error:
+                print(f"logduct: lost PostgreSQL mid-batch, retrying: {error}".strip(), file=sys.stderr)
+                self._conn.close()
+                self._conn = self._connect()
+
+    def _write_once(self, batch: Batch) -> Written:
+        logs_rows = [copy_format.logs_row(record) for record in batch.records]
+        rejected_rows = [copy_format.rejected_row(r.transport, r.source, r.rule, r.reason, r.raw)
+                         for r in batch.rejections]
+        try:
+            with self._conn.transaction():
+                self._copy("logs", copy_format.LOGS_COLUMNS, logs_rows)
+                self._copy("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows)
+            return Written(stored=len(logs_rows), rejected=len(rejected_rows), refused_by_database=0)
+        except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError):
+            return self._write_row_by_row(logs_rows, rejected_rows)
+
+    def _write_row_by_row(self, logs_rows: list[str], rejected_rows: list[str]) -> Written:
+        """COL-2: store what PostgreSQL takes; quarantine, with its error, each row it refuses."""
+        stored = refused = 0
+        rejected_rows = list(rejected_rows)
+        for row in logs_rows:
+            try:
+                with self._conn.transaction():
+                    self._copy("logs", copy_format.LOGS_COLUMNS, [row])
+                stored += 1
+            except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as error:
+                refused += 1
+                rejected_rows.append(copy_format.rejected_row(
+                    "copy", None, "COL-2", f"PostgreSQL refused a valid record: {error}".strip(),
+                    row.encode()))
+        with self._conn.transaction():
+            self._copy("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows)
+        return Written(stored=stored, rejected=len(rejected_rows), refused_by_database=refused)
+
+    def _copy(self, table: str, columns: tuple[str, ...], rows: list[str]) -> None:
+        if not rows:
+            return
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with self._conn.cursor().copy(statement) as copy:
+            copy.write("".join(rows))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class StdoutSink:
+    """Canonical NDJSON of each accepted record on stdout; each rejection on stderr (COL-7)."""
+
+    def __init__(self, out: BinaryIO | None = None, errors: TextIO | None = None) -> None:
+        self._out = out if out is not None else sys.stdout.buffer
+        self._errors = errors if errors is not None else sys.stderr
+
+    def write(self, batch: Batch) -> Written:
+        self._out.write(b"".join(encode(record) for record in batch.records))
+        self._out.flush()
+        for rejection in batch.rejections:
+            print(f"logduct: rejected from {rejection.source}: {rejection.reason}", file=self._errors)
+        return Written(stored=len(batch.records), rejected=len(batch.rejections), refused_by_database=0)
+
+    def close(self) -> None:
+        self._out.flush()
