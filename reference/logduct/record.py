@@ -214,6 +214,7 @@ def decode(line: bytes) -> Record:
     except UnicodeDecodeError as error:
         raise ProtocolError("ENC-1", f"not UTF-8: byte {error.start} is {body[error.start]:#04x}",
                             value=body[max(0, error.start - 8):error.start + 8]) from None
+    _check_nesting(body)
     try:
         obj = json.loads(text, object_pairs_hook=_object_without_duplicates,
                          parse_constant=_refuse_constant)
@@ -225,6 +226,24 @@ def decode(line: bytes) -> Record:
     except RecursionError:
         raise ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels") from None
     return from_mapping(obj)
+
+
+# The record object is level 0 of this count, data level 1: REC-11 allows 1 + 64 open brackets.
+_MAX_OPEN_BRACKETS = MAX_DATA_DEPTH + 1
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+
+
+def _check_nesting(body: bytes) -> None:
+    """REC-11 before parsing, so that the verdict on deep input is the same on every Python: the
+    json module's own recursion limit differs between versions and answers ENC-2 or RecursionError."""
+    if body.count(b"[") + body.count(b"{") <= _MAX_OPEN_BRACKETS:
+        return  # the common case, decided in C
+    depth = 0
+    for bracket in _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > _MAX_OPEN_BRACKETS:
+            raise ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels")
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
