@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS logs_rejected (
     source              TEXT              NULL,
     rule                TEXT              NOT NULL,
     reason              TEXT              NOT NULL,
-    raw                 BYTEA             NOT NULL
+    raw                 BYTEA             NOT NULL,
+    -- A record refused from a ZeroMQ message keeps its delivery key, so that a resent copy is not
+    -- quarantined twice (ZMQ-6).
+    emitter_session     UUID              NULL DEFAULT NULL,
+    emitter_seq         BIGINT            NULL DEFAULT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_rejected_received_at_idx ON logs_rejected (received_at);
+CREATE UNIQUE INDEX IF NOT EXISTS logs_rejected_delivery_key ON logs_rejected (emitter_session, emitter_seq)
+    WHERE emitter_session IS NOT NULL;

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from logduct import sqlfiles
 from logduct.copy_format import logs_row, rejected_row
 from logduct.record import Record
-from logduct.sink import Batch, PostgresSink, Rejection
+from logduct.sink import Accepted, Batch, PostgresSink, Rejection
 from logduct_conformance.compare import unmatched
 from logduct_conformance.processes import rejected_rows, stored_records
 from logduct_conformance.strategies import records
@@ -34,14 +34,14 @@ def test_logs_row_escapes_tab_backslash_newline_and_cr() -> None:
 def test_rejected_row_carries_raw_bytes_as_hex_and_escapes_what_text_cannot_hold() -> None:
     """PG-3: raw bytes as bytea hex; U+0000 and surrogates in a reason are escaped, not stored."""
     row = rejected_row("fifo", "/run/x\udcff", "ENC-1", "bad\x00 byte", b"\xff\x00\n")
-    assert row == "fifo\t/run/x\\\\udcff\tENC-1\tbad\\\\x00 byte\t\\\\xff000a\n"
+    assert row == "fifo\t/run/x\\\\udcff\tENC-1\tbad\\\\x00 byte\t\\\\xff000a\t\\N\t\\N\n"
 
 
 def test_sink_stores_records_and_rejections_in_one_batch(pg_dsn: str) -> None:
     """PostgresSink writes a batch's records to logs and its rejections to logs_rejected."""
     sink = PostgresSink(pg_dsn)
     raw = b"\x00\xff not json\n"
-    written = sink.write(Batch(records=[RECORD], rejections=[Rejection("fifo", "/f", "ENC-1", "why", raw)]))
+    written = sink.write(Batch(records=[Accepted(RECORD)], rejections=[Rejection("fifo", "/f", "ENC-1", "why", raw)]))
     sink.close()
     assert (written.stored, written.rejected) == (1, 1)
     assert unmatched([RECORD], stored_records(pg_dsn)) == ([], [])
@@ -58,7 +58,7 @@ def test_sink_quarantines_a_row_postgres_refuses_and_keeps_the_rest(pg_dsn: str)
     bad = Record(time=RECORD.time, application_name="a", environment_name="e", log_event="bad", trace_id="t",
                  file_path="f", host_ip="10.0.0.1")
     sink = PostgresSink(pg_dsn)
-    written = sink.write(Batch(records=[good[0], bad, good[1], good[2]]))
+    written = sink.write(Batch(records=[Accepted(r) for r in (good[0], bad, good[1], good[2])]))
     sink.close()
     assert (written.stored, written.rejected, written.refused_by_database) == (3, 1, 1)
     assert sorted(r.log_event for r in stored_records(pg_dsn)) == ["ok0", "ok1", "ok2"]
@@ -74,6 +74,6 @@ def test_any_valid_records_survive_copy_unchanged(pg_dsn: str, batch: list[Any])
         conn.execute(sqlfiles.schema())
         conn.execute("TRUNCATE logs")
     sink = PostgresSink(pg_dsn)
-    assert sink.write(Batch(records=batch)).stored == len(batch)
+    assert sink.write(Batch(records=[Accepted(r) for r in batch])).stored == len(batch)
     sink.close()
     assert unmatched(batch, stored_records(pg_dsn)) == ([], [])

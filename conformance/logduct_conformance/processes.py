@@ -54,7 +54,8 @@ def fifo_has_reader(path: str | os.PathLike[str]) -> bool:
 class Process:
     """A command run for a check, its output in files so that a full pipe never stalls it."""
 
-    def __init__(self, args: Sequence[str], workdir: Path, name: str, stdin: bytes | None = None) -> None:
+    def __init__(self, args: Sequence[str], workdir: Path, name: str, stdin: bytes | None = None,
+                 lines_per_s: float | None = None) -> None:
         self.args = list(args)
         self.stdout_path = workdir / f"{name}.stdout"
         self.stderr_path = workdir / f"{name}.stderr"
@@ -63,12 +64,22 @@ class Process:
                                           stdout=out, stderr=err)
         if stdin is not None:
             # From a thread: an emitter with no collector yet stops reading once its queue is full.
-            threading.Thread(target=self._feed, args=(stdin,), daemon=True).start()
+            threading.Thread(target=self._feed, args=(stdin, lines_per_s), daemon=True).start()
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes, lines_per_s: float | None) -> None:
+        """Write ``data`` to stdin, all at once or at ``lines_per_s`` lines a second, then close it."""
         assert self.popen.stdin is not None
+        lines = data.splitlines(keepends=True) if lines_per_s else [data]
+        step = max(1, int((lines_per_s or 1) / 100))  # a write every 10 ms
+        began = time.monotonic()
         try:
-            self.popen.stdin.write(data)
+            for i in range(0, len(lines), step):
+                if lines_per_s:
+                    ahead = began + i / lines_per_s - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)  # pacing the feed, not waiting for a result
+                self.popen.stdin.write(b"".join(lines[i:i + step]))
+                self.popen.stdin.flush()
             self.popen.stdin.close()
         except BrokenPipeError:
             pass  # the process exited early; its exit status tells the check why

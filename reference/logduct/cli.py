@@ -8,23 +8,27 @@ import json
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 import psycopg
+import zmq
 
 from . import sqlfiles
-from .collector import BATCH_LIMIT, FLUSH_INTERVAL_S, Collector, FifoSource
+from .collector import BATCH_LIMIT, FLUSH_INTERVAL_S, Collector, FifoSource, Source, ZmqSource
 from .embedded import embedded_dsn
 from .emitter import FifoEmitter, Overflow
 from .errors import LogductError, ProtocolError
 from .fifo import DEFAULT_MODE, PIPE_BUF, PORTABLE_PIPE_BUF
 from .record import decode, encode
 from .sink import PostgresSink, Sink, StdoutSink, safe_dsn
+from .zmq_emitter import ZmqEmitter
+from .zmq_transport import DEFAULT_ENDPOINT, load_curve_keys, load_public_key
 
 #: Exit statuses of ``emit``.
 EXIT_REFUSED = 1  # some input lines were invalid or too large (CLI-2)
 EXIT_USAGE = 2
-EXIT_NOT_HANDED_OVER = 3  # --timeout passed with records still queued
+EXIT_NOT_HANDED_OVER = 3  # --timeout passed with records still queued (FIFO) or unacknowledged (ZeroMQ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,12 +42,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="logduct", description="Structured logs to PostgreSQL over a FIFO.")
+    parser = argparse.ArgumentParser(prog="logduct",
+                                     description="Structured logs to PostgreSQL over a FIFO or ZeroMQ.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     collect = commands.add_parser("collect", help="receive records and store them (CLI-1)")
-    collect.add_argument("--fifo", action="append", default=[], metavar="PATH", required=True,
+    collect.add_argument("--fifo", action="append", default=[], metavar="PATH",
                          help="a FIFO to read, created if absent (repeatable)")
+    collect.add_argument("--zmq", action="append", default=[], metavar="ENDPOINT", nargs="?", const=DEFAULT_ENDPOINT,
+                         help=f"a ZeroMQ endpoint to bind a ROUTER on (repeatable; default {DEFAULT_ENDPOINT})")
+    collect.add_argument("--allow-remote", action="store_true",
+                         help="allow binding a non-loopback address (ZMQ-1); use with --curve-secret-key")
+    collect.add_argument("--curve-secret-key", type=Path, metavar="FILE",
+                         help="the collector's CURVE key pair (.key_secret): encrypt and authenticate (ZMQ-10)")
+    collect.add_argument("--curve-authorized-keys", type=Path, metavar="DIR",
+                         help="directory of the public keys (.key) of the emitters to accept")
     sink = collect.add_mutually_exclusive_group()
     sink.add_argument("--dsn", help="PostgreSQL to store into (default: logduct's embedded server)")
     sink.add_argument("--stdout", action="store_true", help="write accepted records to stdout as NDJSON")
@@ -56,7 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     collect.set_defaults(run=_collect)
 
     emit = commands.add_parser("emit", help="send NDJSON records from stdin (CLI-2)")
-    emit.add_argument("--fifo", required=True, metavar="PATH", help="the collector's FIFO")
+    where = emit.add_mutually_exclusive_group(required=True)
+    where.add_argument("--fifo", metavar="PATH", help="the collector's FIFO")
+    where.add_argument("--zmq", action="append", metavar="ENDPOINT",
+                       help="a collector's ZeroMQ endpoint (repeatable: records are spread over them)")
+    emit.add_argument("--identity", help="ZeroMQ routing identity, e.g. app-myApp-123 (ZMQ-2)")
+    emit.add_argument("--curve-server-key", type=Path, metavar="FILE",
+                      help="the collector's public key (.key): use CURVE (ZMQ-10)")
+    emit.add_argument("--curve-secret-key", type=Path, metavar="FILE",
+                      help="this emitter's key pair (.key_secret), known to the collector")
     emit.add_argument("--portable", action="store_true",
                       help=f"refuse records over {PORTABLE_PIPE_BUF} bytes, POSIX's PIPE_BUF (FIFO-3)")
     emit.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -87,6 +108,9 @@ def _database(dsn: str | None) -> Iterator[str]:
 
 
 def _collect(args: argparse.Namespace) -> int:
+    if not args.fifo and not args.zmq:
+        print("logduct: collect needs --fifo PATH or --zmq [ENDPOINT], or both", file=sys.stderr)
+        return EXIT_USAGE
     with contextlib.ExitStack() as stack:
         sink: Sink
         if args.stdout:
@@ -96,22 +120,34 @@ def _collect(args: argparse.Namespace) -> int:
             dsn = stack.enter_context(_database(args.dsn))
             sink = PostgresSink(dsn)  # connected and schema in place before any FIFO opens
             into = "PostgreSQL" if args.dsn is None else f"PostgreSQL {safe_dsn(dsn)}"
-        sources = [FifoSource(path, args.fifo_mode) for path in args.fifo]
+        context: zmq.Context[zmq.Socket[bytes]] = stack.enter_context(zmq.Context())
+        curve = load_curve_keys(args.curve_secret_key) if args.curve_secret_key else None
+        sources: list[Source] = [ZmqSource(context, endpoint, allow_remote=args.allow_remote, curve=curve,
+                                           authorized_keys=args.curve_authorized_keys) for endpoint in args.zmq]
+        sources += [FifoSource(path, args.fifo_mode) for path in args.fifo]
         collector = Collector(sources, sink, flush_interval_s=args.flush_interval, batch_limit=args.batch_limit)
         signal.signal(signal.SIGTERM, lambda *_: collector.request_stop())
         signal.signal(signal.SIGINT, lambda *_: collector.request_stop())
         signal.signal(signal.SIGUSR1, lambda *_: collector.request_report())
         for source in sources:
-            print(f"logduct: collecting from FIFO {source.name} (pipe {source.reader.pipe_size:,} bytes) into "
-                  f"{into}", file=sys.stderr, flush=True)
+            where = (f"FIFO {source.name} (pipe {source.reader.pipe_size:,} bytes)" if isinstance(source, FifoSource)
+                     else f"ZeroMQ {source.name}{' with CURVE' if curve else ''}")
+            print(f"logduct: collecting from {where} into {into}", file=sys.stderr, flush=True)
         collector.run()
         collector.report("logduct: stopped: ")
     return 0
 
 
 def _emit(args: argparse.Namespace) -> int:
-    emitter = FifoEmitter(args.fifo, overflow=Overflow.BLOCK,
-                          pipe_buf=PORTABLE_PIPE_BUF if args.portable else PIPE_BUF)
+    emitter: FifoEmitter | ZmqEmitter
+    if args.fifo:
+        pipe_buf = PORTABLE_PIPE_BUF if args.portable else PIPE_BUF
+        emitter = FifoEmitter(args.fifo, overflow=Overflow.BLOCK, pipe_buf=pipe_buf)
+    else:
+        emitter = ZmqEmitter(args.zmq, identity=args.identity.encode() if args.identity else None,
+                             overflow=Overflow.BLOCK,
+                             server_key=load_public_key(args.curve_server_key) if args.curve_server_key else None,
+                             curve=load_curve_keys(args.curve_secret_key) if args.curve_secret_key else None)
     refused = 0
     for number, line in enumerate(sys.stdin.buffer, start=1):
         try:

@@ -1,29 +1,38 @@
 """The collector's core: sources in, validated batches out to a sink, counters kept.
 
-Theory of operation. One thread polls every source. A readable FIFO is read in large chunks; the
-framer cuts the chunks into lines; each line becomes a Record or a Rejection (COL-1), and both go
-into the current batch. The batch is written when it holds ``batch_limit`` items or when its oldest
-item is ``flush_interval_s`` old (COL-3). Signals only set flags, which the loop reads at least
-every ``_POLL_CAP_S``: a stop request ends reading, writes what was read, and returns (COL-4).
+Theory of operation. One thread polls every source, FIFOs and ZeroMQ sockets alike. A readable
+FIFO is read in one large chunk, which the framer cuts into lines; a ZeroMQ socket yields messages
+of numbered records. Each line or record becomes an accepted Record or a Rejection (COL-1), and
+both go into the current batch. The batch is written when it holds ``batch_limit`` items or when
+its oldest item is ``flush_interval_s`` old (COL-3). Only then, the commit done, are the ZeroMQ
+messages whose last record it held acknowledged (ZMQ-4). Signals only set flags, which the loop
+reads at least every ``_POLL_CAP_S``: a stop request ends reading, writes what was read, and
+returns (COL-4).
 
-What a SIGKILL can cost (FIFO-8): the records of the current batch, at most ``batch_limit``, plus
-the rest of the chunk being framed, at most ``fifo.READ_SIZE`` bytes. Nothing is committed twice.
+What a SIGKILL can cost: over a FIFO, the records of the current batch, at most ``batch_limit``,
+plus the rest of the chunk being framed, at most ``fifo.READ_SIZE`` bytes (FIFO-8); over ZeroMQ,
+nothing, since what was not committed was not acknowledged and is sent again (ZMQ-5).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import zmq
 
+from .delivery import Delivery, parse_message
 from .errors import ProtocolError
 from .fifo import DEFAULT_MODE, FifoReader
 from .framing import LineFramer, OverlongLine
 from .record import MAX_RECORD_BYTES, decode
-from .sink import Batch, Rejection, Sink
+from .sink import Accepted, Batch, Rejection, Sink
+from .zmq_transport import Curve, ZmqReceiver
 
 #: COL-3: at low load a record is committed within this much of its arrival, plus the commit.
 FLUSH_INTERVAL_S = 0.1
@@ -41,6 +50,7 @@ class Counters:
     received: int = 0
     stored: int = 0
     rejected: Counter[str] = field(default_factory=Counter)  # by rule ID
+    duplicates: int = 0
     refused_by_database: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -48,6 +58,8 @@ class Counters:
         rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(self.rejected.items()))
         text = (f"received {self.received:,}, stored {self.stored:,}, "
                 f"rejected {sum(self.rejected.values()):,}{f' ({rules})' if rules else ''}")
+        if self.duplicates:
+            text += f", duplicates {self.duplicates:,} (ZMQ-6, not stored again)"
         if self.refused_by_database:
             text += f", refused by PostgreSQL {self.refused_by_database:,} (COL-2, quarantined)"
         return f"{text}; up {time.monotonic() - self.started:,.1f} s"
@@ -63,7 +75,7 @@ class FifoSource:
         self.name = self.reader.path
         self._framer = LineFramer(MAX_RECORD_BYTES)
 
-    def fileno(self) -> int:
+    def poll_target(self) -> int:
         return self.reader.fileno()
 
     def read(self) -> list[bytes | OverlongLine]:
@@ -77,10 +89,31 @@ class FifoSource:
         return None if rest is None else rest.data
 
 
+class ZmqSource:
+    """A bound ROUTER socket."""
+
+    transport = "zmq"
+
+    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], endpoint: str, *, allow_remote: bool = False,
+                 curve: Curve | None = None, authorized_keys: Path | None = None) -> None:
+        self.receiver = ZmqReceiver(context, endpoint, allow_remote=allow_remote, curve=curve,
+                                    authorized_keys=authorized_keys)
+        self.name = endpoint
+
+    def poll_target(self) -> zmq.Socket[bytes]:
+        return self.receiver.socket
+
+    def close(self) -> None:
+        self.receiver.close()
+
+
+Source = FifoSource | ZmqSource
+
+
 class Collector:
     """Reads sources until asked to stop, storing what it reads in the sink (SPEC.md section 6)."""
 
-    def __init__(self, sources: list[FifoSource], sink: Sink, *, flush_interval_s: float = FLUSH_INTERVAL_S,
+    def __init__(self, sources: Sequence[Source], sink: Sink, *, flush_interval_s: float = FLUSH_INTERVAL_S,
                  batch_limit: int = BATCH_LIMIT) -> None:
         self.sources = sources
         self.sink = sink
@@ -103,28 +136,41 @@ class Collector:
     def run(self) -> Counters:
         """Collect until ``request_stop``; write everything read; return the counters."""
         poller = zmq.Poller()
-        by_fd = {source.fileno(): source for source in self.sources}
-        for fd in by_fd:
-            poller.register(fd, zmq.POLLIN)
+        by_target: dict[object, Source] = {}
+        for source in self.sources:
+            by_target[source.poll_target()] = source
+            poller.register(source.poll_target(), zmq.POLLIN)
         while not self._stop_requested:
-            for fd, _ in poller.poll(self._poll_timeout_ms()):
-                source = by_fd[fd]
-                for line in source.read():
-                    self._take(line, source)
+            for target, _ in poller.poll(self._poll_timeout_ms()):
+                source = by_target[target]
+                if isinstance(source, FifoSource):
+                    for line in source.read():
+                        self._take_line(line, source)
+                else:
+                    for identity, frames in source.receiver.receive():
+                        self._take_message(identity, frames, source)
             if self._batch and time.monotonic() - self._batch_started >= self.flush_interval_s:
                 self._flush()
             if self._report_requested:
                 self._report_requested = False
                 self.report()
-        # COL-4: no more reading; what is left in the pipes waits there for the next collector.
-        for source in self.sources:
-            unfinished = source.close()
-            if unfinished is not None:
-                self._reject(source, ProtocolError("ENC-2", "line without its LF when the collector stopped"),
-                             unfinished)
-        self._flush()
-        self.sink.close()
+        self._stop()
         return self.counters
+
+    def _stop(self) -> None:
+        # COL-4: no more reading; what is left in the pipes waits there for the next collector, and
+        # what ZeroMQ holds unread was not acknowledged, so its emitters send it again.
+        for source in self.sources:
+            if isinstance(source, FifoSource):
+                unfinished = source.close()
+                if unfinished is not None:
+                    self._reject(source, source.name,
+                                 ProtocolError("ENC-2", "line without its LF when the collector stopped"), unfinished)
+        self._flush()  # and with it the last acknowledgements
+        for source in self.sources:
+            if isinstance(source, ZmqSource):
+                source.close()
+        self.sink.close()
 
     def report(self, prefix: str = "logduct: ") -> None:
         print(prefix + self.counters.summary(), file=sys.stderr, flush=True)
@@ -135,25 +181,48 @@ class Collector:
             wait = min(wait, self._batch_started + self.flush_interval_s - time.monotonic())
         return max(0, int(wait * 1000))
 
-    def _take(self, line: bytes | OverlongLine, source: FifoSource) -> None:
+    def _take_line(self, line: bytes | OverlongLine, source: FifoSource) -> None:
         self.counters.received += 1
         if isinstance(line, OverlongLine):
-            self._reject(source, ProtocolError(
+            self._reject(source, source.name, ProtocolError(
                 "ENC-3", f"line longer than {MAX_RECORD_BYTES:,} bytes; first {len(line.prefix):,} kept"),
                 line.prefix)
         else:
-            try:
-                record = decode(line)
-            except ProtocolError as error:
-                self._reject(source, error, line)
-            else:
-                self._note_arrival()
-                self._batch.records.append(record)
-                self._flush_if_full()
+            self._take_record(line, source, source.name)
 
-    def _reject(self, source: FifoSource, error: ProtocolError, raw: bytes) -> None:
+    def _take_message(self, identity: bytes, frames: list[bytes], source: ZmqSource) -> None:
+        who = _identity_text(identity)
+        try:
+            message = parse_message(frames)
+        except ProtocolError as error:  # ZMQ-11: quarantined whole, never acknowledged
+            self.counters.received += 1
+            self._reject(source, who, error, b"\n".join(frames)[:MAX_RECORD_BYTES])
+            return
+        self.counters.received += len(message.records)
+        for raw, delivery in zip(message.records, message.deliveries(), strict=True):
+            self._take_record(raw, source, who, delivery)
+        # ZMQ-4: acknowledged once the batch holding its last record is committed; if that record
+        # filled a batch, the commit has just happened.
+        acknowledge = functools.partial(source.receiver.send, identity, message.ack())
+        if self._batch:
+            self._batch.after_commit.append(acknowledge)
+        else:
+            acknowledge()
+
+    def _take_record(self, raw: bytes, source: Source, who: str, delivery: Delivery | None = None) -> None:
+        try:
+            record = decode(raw)
+        except ProtocolError as error:
+            self._reject(source, who, error, raw, delivery)
+        else:
+            self._note_arrival()
+            self._batch.records.append(Accepted(record, delivery))
+            self._flush_if_full()
+
+    def _reject(self, source: Source, who: str, error: ProtocolError, raw: bytes,
+                delivery: Delivery | None = None) -> None:
         self._note_arrival()
-        self._batch.rejections.append(Rejection(source.transport, source.name, error.rule, str(error), raw))
+        self._batch.rejections.append(Rejection(source.transport, who, error.rule, str(error), raw, delivery))
         self._flush_if_full()
 
     def _note_arrival(self) -> None:
@@ -169,8 +238,21 @@ class Collector:
             return
         batch, self._batch = self._batch, Batch()
         written = self.sink.write(batch)
+        for acknowledge in batch.after_commit:
+            acknowledge()
         self.counters.stored += written.stored
         self.counters.rejected.update(r.rule for r in batch.rejections)
+        self.counters.duplicates += written.duplicates
         if written.refused_by_database:
             self.counters.refused_by_database += written.refused_by_database
             self.counters.rejected["COL-2"] += written.refused_by_database
+
+
+def _identity_text(identity: bytes) -> str:
+    """A routing identity fit to print: text if the emitter chose one, hex if ROUTER made it up."""
+    if identity and not identity.startswith(b"\x00"):
+        try:
+            return identity.decode()
+        except UnicodeDecodeError:
+            pass
+    return "0x" + identity.hex()

@@ -18,7 +18,7 @@ from .rfc3339 import format_utc
 LOGS_COLUMNS = ("time", "application_name", "environment_name", "log_event", "trace_id", "file_path",
                 "host_ip", "data", "emitter_session", "emitter_seq")
 #: The columns ``rejected_row`` fills, in its order.
-REJECTED_COLUMNS = ("transport", "source", "rule", "reason", "raw")
+REJECTED_COLUMNS = ("transport", "source", "rule", "reason", "raw", "emitter_session", "emitter_seq")
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -41,10 +41,12 @@ def logs_row(record: Record, session: UUID | None = None, seq: int | None = None
     )) + "\n"
 
 
-def rejected_row(transport: str, source: str | None, rule: str, reason: str, raw: bytes) -> str:
+def rejected_row(transport: str, source: str | None, rule: str, reason: str, raw: bytes,
+                 session: UUID | None = None, seq: int | None = None) -> str:
     """One COPY line for ``logs_rejected`` (PG-3); raw bytes as bytea hex."""
     return "\t".join((
         escape(transport), NULL if source is None else escape(escape_unstorable(source)), escape(rule),
         escape(escape_unstorable(reason)), "\\\\x" + raw.hex(),
+        NULL if session is None else str(session), NULL if seq is None else str(seq),
     )) + "\n"
 

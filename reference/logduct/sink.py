@@ -13,19 +13,29 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol, TextIO
+from typing import BinaryIO, NamedTuple, Protocol, TextIO
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import copy_format, sqlfiles
+from .delivery import Delivery, SeenDeliveries
 from .errors import LogductError
 from .record import Record, encode
 
 #: How long the sink waits between attempts to reach a database that went away.
 RECONNECT_INTERVAL_S = 0.5
+
+
+class Accepted(NamedTuple):
+    """A valid record, with its delivery key when it came over ZeroMQ (ZMQ-3)."""
+
+    record: Record
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +47,16 @@ class Rejection:
     rule: str
     reason: str
     raw: bytes
+    delivery: Delivery | None = None
 
 
 @dataclass
 class Batch:
-    """What one commit stores."""
+    """What one commit stores, and what to do once it is committed (ZMQ-4: acknowledge)."""
 
-    records: list[Record] = field(default_factory=list)
+    records: list[Accepted] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejections)
@@ -54,13 +66,18 @@ class Batch:
 class Written:
     stored: int  # records now in the sink
     rejected: int  # rejections now in the quarantine, those the sink itself added included
-    refused_by_database: int  # valid records PostgreSQL refused all the same: a bug, quarantined as COL-2
+    duplicates: int = 0  # deliveries already stored, not stored again (ZMQ-6)
+    refused_by_database: int = 0  # valid records PostgreSQL refused all the same: a bug, quarantined as COL-2
 
 
 class Sink(Protocol):
     def write(self, batch: Batch) -> Written: ...
 
     def close(self) -> None: ...
+
+
+def _key(delivery: Delivery | None) -> tuple[UUID | None, int | None]:
+    return (None, None) if delivery is None else (delivery.session, delivery.seq)
 
 
 def safe_dsn(dsn: str) -> str:
@@ -100,41 +117,58 @@ class PostgresSink:
                 self._conn = self._connect()
 
     def _write_once(self, batch: Batch) -> Written:
-        logs_rows = [copy_format.logs_row(record) for record in batch.records]
-        rejected_rows = [copy_format.rejected_row(r.transport, r.source, r.rule, r.reason, r.raw)
+        logs_rows = [copy_format.logs_row(a.record, *_key(a.delivery)) for a in batch.records]
+        rejected_rows = [copy_format.rejected_row(r.transport, r.source, r.rule, r.reason, r.raw, *_key(r.delivery))
                          for r in batch.rejections]
+        keyed = any(a.delivery for a in batch.records) or any(r.delivery for r in batch.rejections)
         try:
             with self._conn.transaction():
-                self._copy("logs", copy_format.LOGS_COLUMNS, logs_rows)
-                self._copy("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows)
-            return Written(stored=len(logs_rows), rejected=len(rejected_rows), refused_by_database=0)
+                stored = self._store("logs", copy_format.LOGS_COLUMNS, logs_rows, keyed)
+                rejected = self._store("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows, keyed)
         except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError):
-            return self._write_row_by_row(logs_rows, rejected_rows)
+            return self._write_row_by_row(logs_rows, rejected_rows, keyed)
+        return Written(stored=stored, rejected=rejected,
+                       duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected)
 
-    def _write_row_by_row(self, logs_rows: list[str], rejected_rows: list[str]) -> Written:
+    def _write_row_by_row(self, logs_rows: list[str], rejected_rows: list[str], keyed: bool) -> Written:
         """COL-2: store what PostgreSQL takes; quarantine, with its error, each row it refuses."""
         stored = refused = 0
         rejected_rows = list(rejected_rows)
         for row in logs_rows:
             try:
                 with self._conn.transaction():
-                    self._copy("logs", copy_format.LOGS_COLUMNS, [row])
-                stored += 1
+                    stored += self._store("logs", copy_format.LOGS_COLUMNS, [row], keyed)
             except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as error:
                 refused += 1
                 rejected_rows.append(copy_format.rejected_row(
                     "copy", None, "COL-2", f"PostgreSQL refused a valid record: {error}".strip(),
                     row.encode()))
         with self._conn.transaction():
-            self._copy("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows)
-        return Written(stored=stored, rejected=len(rejected_rows), refused_by_database=refused)
+            rejected = self._store("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows, keyed)
+        return Written(stored=stored, rejected=rejected, duplicates=len(logs_rows) - stored - refused,
+                       refused_by_database=refused)
 
-    def _copy(self, table: str, columns: tuple[str, ...], rows: list[str]) -> None:
+    def _store(self, table: str, columns: tuple[str, ...], rows: list[str], keyed: bool) -> int:
+        """COPY ``rows`` into ``table``; the number of rows stored. With delivery keys, the rows pass
+        through a staging table, so that one already stored is skipped, not an error (ZMQ-6, PG-4)."""
         if not rows:
-            return
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-        with self._conn.cursor().copy(statement) as copy:
+            return 0
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        if not keyed:
+            self._copy_into(sql.Identifier(table), names, rows)
+            return len(rows)
+        staging = sql.Identifier(f"{table}_incoming")
+        self._conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
+                                   " ON COMMIT DELETE ROWS").format(staging, sql.Identifier(table)))
+        self._copy_into(staging, names, rows)
+        inserted = self._conn.execute(sql.SQL(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM {staging}"
+            " ON CONFLICT (emitter_session, emitter_seq) WHERE emitter_session IS NOT NULL DO NOTHING").format(
+                table=sql.Identifier(table), names=names, staging=staging))
+        return inserted.rowcount
+
+    def _copy_into(self, table: sql.Identifier, names: sql.Composable, rows: list[str]) -> None:
+        with self._conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, names)) as copy:
             copy.write("".join(rows))
 
     def close(self) -> None:
@@ -142,18 +176,25 @@ class PostgresSink:
 
 
 class StdoutSink:
-    """Canonical NDJSON of each accepted record on stdout; each rejection on stderr (COL-7)."""
+    """Canonical NDJSON of each accepted record on stdout; each rejection on stderr (COL-7).
+
+    ZMQ-6 holds for as long as the process lives: deliveries are remembered in memory.
+    """
 
     def __init__(self, out: BinaryIO | None = None, errors: TextIO | None = None) -> None:
         self._out = out if out is not None else sys.stdout.buffer
         self._errors = errors if errors is not None else sys.stderr
+        self._seen = SeenDeliveries()
 
     def write(self, batch: Batch) -> Written:
-        self._out.write(b"".join(encode(record) for record in batch.records))
+        new = [a.record for a in batch.records if a.delivery is None or self._seen.add(a.delivery)]
+        rejections = [r for r in batch.rejections if r.delivery is None or self._seen.add(r.delivery)]
+        self._out.write(b"".join(encode(record) for record in new))
         self._out.flush()
-        for rejection in batch.rejections:
+        for rejection in rejections:
             print(f"logduct: rejected from {rejection.source}: {rejection.reason}", file=self._errors)
-        return Written(stored=len(batch.records), rejected=len(batch.rejections), refused_by_database=0)
+        return Written(stored=len(new), rejected=len(rejections),
+                       duplicates=len(batch) - len(new) - len(rejections))
 
     def close(self) -> None:
         self._out.flush()

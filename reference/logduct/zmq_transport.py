@@ -1,0 +1,169 @@
+"""The ZeroMQ transport: every socket option and ZeroMQ detail lives here (SPEC.md section 5).
+
+The collector binds a ROUTER; emitters connect DEALERs. What travels is decided in delivery.py;
+this module only opens sockets the way the protocol needs them and moves frames.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+
+from .errors import LogductError
+from .record import MAX_RECORD_BYTES
+
+#: ZMQ-1: the first seed's port, on loopback.
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:5570"
+#: ZMQ-9: a dead peer is noticed within HEARTBEAT_TIMEOUT_MS.
+HEARTBEAT_IVL_MS = 1_000
+HEARTBEAT_TIMEOUT_MS = 3_000
+#: Messages a receiver takes from its socket in one turn of the collector's loop.
+_MESSAGES_PER_TURN = 256
+_TCP = re.compile(r"tcp://(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:]+)):(?P<port>\d+|\*)")
+
+
+class EndpointError(LogductError):
+    """An endpoint the collector must not bind, or cannot parse."""
+
+
+def check_bind_endpoint(endpoint: str, *, allow_remote: bool) -> None:
+    """ZMQ-1: a collector binds loopback unless told otherwise."""
+    if endpoint.startswith(("ipc://", "inproc://")):
+        return
+    match = _TCP.fullmatch(endpoint)
+    if match is None:
+        raise EndpointError(f"ZMQ-1: cannot read endpoint {endpoint!r}; expected tcp://HOST:PORT or ipc://PATH")
+    host = match["v6"] or match["host"]
+    if allow_remote or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # an interface name or "*": not loopback
+    if not loopback:
+        raise EndpointError(f"ZMQ-1: {endpoint} is not a loopback address; pass --allow-remote to bind it "
+                            "(and consider --curve-secret-key)")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """ZMQ-10: a CURVE key pair, as Z85 text. The server's public key is what emitters must know."""
+
+    secret_key: bytes
+    public_key: bytes
+
+
+def load_curve_keys(path: str | Path) -> Curve:
+    """A key pair from a ``.key_secret`` file written by ``zmq.auth.create_certificates``."""
+    public, secret = zmq.auth.load_certificate(str(path))
+    if secret is None:
+        raise LogductError(f"ZMQ-10: {path} holds no secret key")
+    return Curve(secret_key=secret, public_key=public)
+
+
+def load_public_key(path: str | Path) -> bytes:
+    """The public key of a ``.key`` (or ``.key_secret``) certificate file."""
+    public, _ = zmq.auth.load_certificate(str(path))
+    return public
+
+
+def _heartbeats(socket: zmq.Socket[bytes]) -> None:
+    # ZMQ-9: ZMTP heartbeats, so that a dead peer is noticed within seconds.
+    socket.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+    socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+    socket.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
+
+
+class ZmqReceiver:
+    """The collector's ROUTER socket."""
+
+    transport = "zmq"
+
+    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], endpoint: str, *, allow_remote: bool = False,
+                 curve: Curve | None = None, authorized_keys: Path | None = None) -> None:
+        check_bind_endpoint(endpoint, allow_remote=allow_remote)
+        self.endpoint = endpoint
+        self._authenticator: ThreadAuthenticator | None = None
+        if curve is not None:
+            if authorized_keys is None or not authorized_keys.is_dir():
+                raise LogductError("ZMQ-10: CURVE needs a directory of the emitters' public keys (.key files)")
+            # ZMQ-10: only emitters whose public key is in the directory complete the handshake.
+            self._authenticator = ThreadAuthenticator(context)
+            self._authenticator.start()
+            self._authenticator.configure_curve(domain="*", location=str(authorized_keys))
+        self.socket: zmq.Socket[bytes] = context.socket(zmq.ROUTER)
+        # ZMQ-2: an emitter restarted under the same identity is heard at once.
+        self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        # ZMQ-8: a frame larger than a record can be is refused, its sender disconnected.
+        self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_RECORD_BYTES)
+        _heartbeats(self.socket)
+        self.socket.setsockopt(zmq.LINGER, 1_000)  # acknowledgements still queued at exit get a second
+        if curve is not None:
+            self.socket.curve_server = True
+            self.socket.curve_secretkey = curve.secret_key
+            self.socket.curve_publickey = curve.public_key
+        try:
+            self.socket.bind(endpoint)
+        except zmq.ZMQError as error:
+            self.socket.close(0)
+            raise LogductError(f"cannot bind {endpoint}: {error}") from None
+
+    def receive(self) -> list[tuple[bytes, list[bytes]]]:
+        """(routing identity, frames) of the messages waiting now."""
+        messages = []
+        for _ in range(_MESSAGES_PER_TURN):
+            try:
+                identity, *frames = self.socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            messages.append((identity, frames))
+        return messages
+
+    def send(self, identity: bytes, frames: list[bytes]) -> None:
+        """Send to one emitter; if it is gone, drop: it resends what it has not seen acknowledged."""
+        try:
+            self.socket.send_multipart([identity, *frames], zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+
+    def close(self) -> None:
+        self.socket.close()
+        if self._authenticator is not None:
+            self._authenticator.stop()
+
+
+def dealer(context: zmq.Context[zmq.Socket[bytes]], endpoints: list[str], *, identity: bytes | None = None,
+           server_key: bytes | None = None, curve: Curve | None = None) -> zmq.Socket[bytes]:
+    """An emitter's DEALER, connected to every endpoint (ZMQ-1, ZMQ-2, ZMQ-9, ZMQ-10)."""
+    socket: zmq.Socket[bytes] = context.socket(zmq.DEALER)
+    if identity is not None:
+        if not 1 <= len(identity) <= 255 or identity.startswith(b"\x00"):
+            socket.close(0)
+            raise LogductError("ZMQ-2: an identity is 1 to 255 bytes and does not begin with a zero byte")
+        socket.setsockopt(zmq.ROUTING_ID, identity)
+    # Queue only to peers that are connected: with two collectors, a dead one gets nothing; with
+    # none, sends wait in the emitter's own window, which retransmits anyway (ZMQ-5).
+    socket.setsockopt(zmq.IMMEDIATE, 1)
+    socket.setsockopt(zmq.LINGER, 0)  # what is unacknowledged at close is counted, not flushed blind
+    socket.setsockopt(zmq.RECONNECT_IVL, 100)
+    socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1_000)
+    _heartbeats(socket)
+    if server_key is not None:
+        own = curve or _ephemeral_curve()
+        socket.curve_serverkey = server_key
+        socket.curve_secretkey = own.secret_key
+        socket.curve_publickey = own.public_key
+    for endpoint in endpoints:
+        socket.connect(endpoint)
+    return socket
+
+
+def _ephemeral_curve() -> Curve:
+    public, secret = zmq.curve_keypair()
+    return Curve(secret_key=secret, public_key=public)

@@ -1,0 +1,253 @@
+"""The ZeroMQ path end to end: emitter and collector processes, real sockets, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import zmq
+import zmq.auth
+
+from logduct.delivery import TAG, encode_message, parse_ack
+from logduct.errors import ProtocolError
+from logduct.record import MAX_RECORD_BYTES, Record, encode
+from logduct.zmq_emitter import ZmqEmitter
+from logduct_conformance.processes import (
+    REFERENCE,
+    Process,
+    count_rows,
+    delivery_report,
+    rejected_rows,
+    stored_records,
+    wait_for,
+)
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def record(emitter: str, n: int, pad: int = 0) -> Record:
+    return Record(time=START + timedelta(microseconds=n), application_name=emitter, environment_name="test",
+                  log_event="request", trace_id=f"{emitter}-{n}", file_path="/app/main.py", host_ip="127.0.0.1",
+                  data={"request": n, "pad": "x" * pad})
+
+
+def ndjson(records: list[Record]) -> bytes:
+    return b"".join(encode(r) for r in records)
+
+
+def free_tcp_endpoint() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+
+class Rig:
+    """Collectors on ZeroMQ endpoints into one test database, and emitters against them."""
+
+    def __init__(self, tmp_path: Path, dsn: str) -> None:
+        self.tmp = tmp_path
+        self.dsn = dsn
+        self.endpoint = f"ipc://{tmp_path}/collector.ipc"
+        self.collectors: list[Process] = []
+
+    def collect(self, *extra: str, endpoint: str | None = None) -> Process:
+        collector = Process([*REFERENCE, "collect", "--zmq", endpoint or self.endpoint, "--dsn", self.dsn, *extra],
+                            self.tmp, f"collector-{len(self.collectors)}")
+        self.collectors.append(collector)
+        wait_for(lambda: "collecting from ZeroMQ" in collector.stderr or collector.popen.poll() is not None,
+                 "the collector to bind")
+        assert collector.popen.poll() is None, collector.stderr
+        return collector
+
+    def emit(self, records: list[Record], name: str, *extra: str, lines_per_s: float | None = None,
+             endpoints: list[str] | None = None) -> Process:
+        where = [arg for endpoint in (endpoints or [self.endpoint]) for arg in ("--zmq", endpoint)]
+        return Process([*REFERENCE, "emit", *where, *extra], self.tmp, name, stdin=ndjson(records),
+                       lines_per_s=lines_per_s)
+
+    def wait_rows(self, n: int, table: str = "logs") -> None:
+        wait_for(lambda: count_rows(self.dsn, table) >= n, f"{n} rows in {table}", timeout_s=60)
+
+
+@pytest.fixture
+def rig(tmp_path: Path, pg_dsn: str) -> Rig:
+    return Rig(tmp_path, pg_dsn)
+
+
+def test_collector_killed_twice_mid_stream_loses_nothing_and_stores_nothing_twice(
+        rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    """ZMQ-4 to ZMQ-6: 30,000 records at 10,000/s, collector SIGKILLed twice: all stored once, exit 0."""
+    rig.collect()
+    records = [record("app-myApp-123", n) for n in range(30_000)]
+    emitter = rig.emit(records, "emitter", "--identity", "app-myApp-123", lines_per_s=10_000)
+    for rows in (5_000, 15_000):
+        rig.wait_rows(rows)
+        rig.collectors[-1].kill()
+        rig.collect()
+    assert emitter.wait(120) == 0, emitter.stderr
+    assert rig.collectors[-1].stop() == 0
+    assert delivery_report(records, stored_records(rig.dsn)) == (0, 0, 0)
+    assert count_rows(rig.dsn) == 30_000
+    with capsys.disabled():
+        print(f"\n  ZeroMQ, collector SIGKILLed twice under 10,000 records/s: 0 of 30,000 lost, 0 stored twice;"
+              f"\n  last collector: {rig.collectors[-1].stderr.strip().splitlines()[-1]}")
+
+
+def test_emitter_killed_and_restarted_reconnects_while_others_are_served(rig: Rig) -> None:
+    """ZMQ-2: an emitter restarted under its identity is heard at once; the other is served throughout."""
+    rig.collect()
+    steady = [record("app-myApp-456", n) for n in range(20_000)]
+    other = rig.emit(steady, "steady", "--identity", "app-myApp-456", lines_per_s=5_000)
+    first = rig.emit([record("app-myApp-123", n) for n in range(100_000)], "first", "--identity", "app-myApp-123",
+                     lines_per_s=5_000)
+    wait_for(lambda: any(r.application_name == "app-myApp-123" for r in stored_records(rig.dsn)),
+             "the first emitter's records")
+    first.kill()
+    again = [record("app-myApp-123-again", n) for n in range(2_000)]
+    restarted = rig.emit(again, "restarted", "--identity", "app-myApp-123")
+    assert restarted.wait(60) == 0, restarted.stderr
+    assert other.wait(60) == 0, other.stderr
+    assert rig.collectors[-1].stop() == 0
+    stored = stored_records(rig.dsn)
+    assert delivery_report(steady, stored) == (0, 0, 0)
+    assert delivery_report(again, stored) == (0, 0, 0)
+
+
+def test_one_emitter_spread_over_two_collectors_stores_every_record_once(rig: Rig) -> None:
+    """ZMQ-6, PG-4: records spread over two collectors sharing a database are all stored, once."""
+    second = f"ipc://{rig.tmp}/second.ipc"
+    rig.collect()
+    rig.collect(endpoint=second)
+    records = [record("app-myApp-123", n) for n in range(20_000)]
+    emitter = rig.emit(records, "emitter", endpoints=[rig.endpoint, second])
+    assert emitter.wait(120) == 0, emitter.stderr
+    stopped = [collector.stop() for collector in rig.collectors]
+    assert stopped == [0, 0]
+    assert delivery_report(records, stored_records(rig.dsn)) == (0, 0, 0)
+    assert all("stored 0," not in c.stderr for c in rig.collectors), "one collector got nothing"
+
+
+class RawDealer:
+    """The suite's own DEALER: sends exactly the frames a test writes, and reads acknowledgements."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.socket = self.context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(endpoint)
+
+    def send(self, frames: list[bytes]) -> None:
+        self.socket.send_multipart(frames)
+
+    def acks(self, n: int, timeout_s: float = 10) -> list[tuple[uuid.UUID, int, int]]:
+        got = []
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        wait_for(lambda: (poller.poll(50) and got.append(parse_ack(self.socket.recv_multipart()))) or len(got) >= n,
+                 f"{n} acknowledgements", timeout_s=timeout_s)
+        return got
+
+    def close(self) -> None:
+        self.socket.close()
+        self.context.term()
+
+
+def test_malformed_messages_are_quarantined_unacknowledged_and_the_collector_stays_up(rig: Rig) -> None:
+    """ZMQ-11, COL-2: bad frames are quarantined and not acknowledged; good messages around them are."""
+    collector = rig.collect()
+    dealer = RawDealer(rig.endpoint)
+    session = uuid.uuid4()
+    good = encode(record("raw", 1))[:-1]
+    dealer.send([b"hello"])
+    dealer.send([TAG, b"short", struct.pack(">Q", 1), good])
+    dealer.send([b"LD9", session.bytes, struct.pack(">Q", 1), good])
+    dealer.send(encode_message(session, 1, [good, b'{"time":"2018-01-01T00:00:00"}', good.replace(b"raw-1", b"raw-3")]))
+    assert dealer.acks(1) == [(session, 1, 3)]  # the valid message, once its records were committed
+    rig.wait_rows(4, "logs_rejected")
+    assert collector.popen.poll() is None
+    assert collector.stop() == 0
+    assert [rule for _, rule, _, _ in rejected_rows(rig.dsn)] == ["ZMQ-11", "ZMQ-11", "VER-2", "REC-2"]
+    assert sorted(r.trace_id for r in stored_records(rig.dsn)) == ["raw-1", "raw-3"]
+    dealer.close()
+
+
+def test_oversize_frame_disconnects_its_sender_only(rig: Rig) -> None:
+    """ZMQ-8: a frame over MAX_RECORD_BYTES is refused by ZeroMQ itself; other emitters go on."""
+    collector = rig.collect()
+    rogue = RawDealer(rig.endpoint)
+    rogue.send(encode_message(uuid.uuid4(), 1, [b"x" * (MAX_RECORD_BYTES + 1)]))
+    records = [record("app-myApp-456", n) for n in range(100)]
+    assert rig.emit(records, "emitter").wait(60) == 0
+    assert collector.stop() == 0
+    assert count_rows(rig.dsn) == 100 and count_rows(rig.dsn, "logs_rejected") == 0
+    rogue.close()
+
+
+def test_a_resent_message_is_stored_once_and_acknowledged_each_time(rig: Rig) -> None:
+    """ZMQ-6: the same (session, seq) sent three times: one row, three acknowledgements, counted."""
+    collector = rig.collect()
+    dealer = RawDealer(rig.endpoint)
+    session = uuid.uuid4()
+    message = encode_message(session, 1, [encode(record("raw", n))[:-1] for n in range(1, 4)])
+    for _ in range(3):
+        dealer.send(message)
+    assert dealer.acks(3) == [(session, 1, 3)] * 3
+    assert collector.stop() == 0
+    assert count_rows(rig.dsn) == 3
+    assert "stored 3, rejected 0, duplicates 6" in collector.stderr
+    dealer.close()
+
+
+def test_emitter_refuses_an_oversize_record_itself(rig: Rig) -> None:
+    """ZMQ-8, EMIT-1: the emitter refuses a record over MAX_RECORD_BYTES instead of being cut off."""
+    emitter = ZmqEmitter(rig.endpoint)
+    with pytest.raises(ProtocolError) as caught:
+        emitter.send(record("big", 1, pad=MAX_RECORD_BYTES))
+    assert caught.value.rule == "ZMQ-8"
+    assert emitter.close(timeout_s=0) == 0
+
+
+def test_curve_collector_accepts_known_keys_and_refuses_unknown_ones(rig: Rig) -> None:
+    """ZMQ-10: with CURVE, an emitter whose key is authorised delivers; an unknown one gets nowhere."""
+    keys, authorized = rig.tmp / "keys", rig.tmp / "authorized"
+    keys.mkdir()
+    authorized.mkdir()
+    server_public, server_secret = zmq.auth.create_certificates(str(keys), "collector")
+    known_public, known_secret = zmq.auth.create_certificates(str(keys), "known")
+    _, stranger_secret = zmq.auth.create_certificates(str(keys), "stranger")
+    Path(known_public).rename(authorized / "known.key")
+    endpoint = free_tcp_endpoint()
+    collector = rig.collect("--curve-secret-key", server_secret, "--curve-authorized-keys", str(authorized),
+                            endpoint=endpoint)
+    known = rig.emit([record("known", n) for n in range(50)], "known", "--curve-server-key", server_public,
+                     "--curve-secret-key", known_secret, endpoints=[endpoint])
+    stranger = rig.emit([record("stranger", n) for n in range(50)], "stranger", "--curve-server-key", server_public,
+                        "--curve-secret-key", stranger_secret, "--timeout", "3", endpoints=[endpoint])
+    assert known.wait(60) == 0, known.stderr
+    assert stranger.wait(60) == 3 and "50 not acknowledged" in stranger.stderr
+    assert collector.stop() == 0
+    assert {r.application_name for r in stored_records(rig.dsn)} == {"known"}
+
+
+def test_collector_refuses_to_bind_beyond_loopback_unless_told(rig: Rig) -> None:
+    """ZMQ-1: tcp://0.0.0.0 is refused without --allow-remote, with the rule named."""
+    refused = Process([*REFERENCE, "collect", "--zmq", "tcp://0.0.0.0:5570", "--dsn", rig.dsn], rig.tmp, "refused")
+    assert refused.wait() == 2 and "ZMQ-1" in refused.stderr
+
+
+def test_one_collector_serves_a_fifo_and_zeromq_together(rig: Rig) -> None:
+    """CLI-1: --fifo and --zmq together; records from both land in one table."""
+    fifo = rig.tmp / "logs.fifo"
+    rig.collect("--fifo", str(fifo))
+    over_zmq = [record("zmq", n) for n in range(500)]
+    over_fifo = [record("fifo", n) for n in range(500)]
+    a = rig.emit(over_zmq, "zmq-emitter")
+    b = Process([*REFERENCE, "emit", "--fifo", str(fifo)], rig.tmp, "fifo-emitter", stdin=ndjson(over_fifo))
+    assert (a.wait(60), b.wait(60)) == (0, 0)
+    rig.wait_rows(1000)
+    assert rig.collectors[-1].stop() == 0
+    assert delivery_report(over_zmq + over_fifo, stored_records(rig.dsn)) == (0, 0, 0)
