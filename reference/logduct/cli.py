@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,12 +15,14 @@ import zmq
 
 from . import sqlfiles
 from .collector import BATCH_LIMIT, FLUSH_INTERVAL_S, Collector, FifoSource, Source, ZmqSource
+from .demo import run as demo_run
 from .embedded import embedded_dsn
 from .emitter import FifoEmitter, Overflow
 from .errors import LogductError, ProtocolError
 from .fifo import DEFAULT_MODE, PIPE_BUF, PORTABLE_PIPE_BUF
 from .record import decode, encode
 from .sink import PostgresSink, Sink, StdoutSink, safe_dsn
+from .tables import format_table
 from .zmq_emitter import ZmqEmitter
 from .zmq_transport import DEFAULT_ENDPOINT, load_curve_keys, load_public_key
 
@@ -89,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--dsn", help="PostgreSQL to query (default: logduct's embedded server)")
     query.add_argument("names", nargs="*", metavar="NAME", help="queries to run (default: all)")
     query.set_defaults(run=_query)
+
+    demo = commands.add_parser("demo", help="the seed's story: two apps, the collector killed, nothing lost")
+    demo.add_argument("--seconds", type=float, default=4.0, help="length of each phase (default 4)")
+    demo.add_argument("--rate", type=int, default=500, help="records a second from each app (default 500)")
+    demo.set_defaults(run=lambda args: demo_run(seconds=args.seconds, rate=args.rate))
 
     check = commands.add_parser(
         "check", help="validate NDJSON records on stdin; canonical lines to stdout, refusals to stderr")
@@ -176,21 +182,6 @@ def _query(args: argparse.Namespace) -> int:
             print(f"-- {name}: {statement.description}\n{statement.sql}")
             print(format_table(headers, cursor.fetchall()))
     return 0
-
-
-def format_table(headers: list[str], rows: list[tuple[object, ...]], max_width: int = 60) -> str:
-    """Rows as psql prints them, cells cut at ``max_width`` characters."""
-    def cell(value: object) -> str:
-        text = "" if value is None else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-        return text if len(text) <= max_width else text[:max_width - 1] + "…"
-
-    cells = [[cell(value) for value in row] for row in rows]
-    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})\n")
-    return "\n".join(lines)
 
 
 def check_records(lines: BinaryIO, out: BinaryIO, errors: TextIO) -> int:
