@@ -33,9 +33,17 @@ CREATE INDEX IF NOT EXISTS logs_traceback_idx ON logs (time) WHERE (data ->> 'tr
 --   by_host_ip:      WHERE host_ip = $1. No index: a fleet has few hosts, so each matches a large
 --   share of the rows and a sequential scan is the better plan anyway.
 
--- PG-4: a delivery is stored at most once (ZMQ-6), enforced by the database itself.
-CREATE UNIQUE INDEX IF NOT EXISTS logs_delivery_key ON logs (emitter_session, emitter_seq)
-    WHERE emitter_session IS NOT NULL;
+-- PG-4: a delivery is stored at most once (ZMQ-6), enforced by the database itself. Looked up by
+-- name first: on a partitioned or distributed logs (sql/partitioned.sql, sql/citus.sql) the key
+-- also holds time or trace_id, and PostgreSQL refuses this definition there before it would see
+-- that IF NOT EXISTS applies.
+DO $$
+BEGIN
+    IF to_regclass('logs_delivery_key') IS NULL THEN
+        CREATE UNIQUE INDEX logs_delivery_key ON logs (emitter_session, emitter_seq)
+            WHERE emitter_session IS NOT NULL;
+    END IF;
+END $$;
 
 -- PG-3: the quarantine. Nothing a collector receives is dropped in silence (COL-1).
 CREATE TABLE IF NOT EXISTS logs_rejected (

@@ -99,7 +99,10 @@ class PostgresSink:
         while True:
             try:
                 conn = psycopg.connect(self._dsn, autocommit=True)
-                conn.execute(sqlfiles.schema())
+                with conn.transaction():
+                    # Collectors starting together would race on CREATE ... IF NOT EXISTS.
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext('logduct schema'))")
+                    conn.execute(sqlfiles.schema())
                 return conn
             except psycopg.OperationalError as error:
                 if first:  # a wrong DSN at start is the operator's to fix, not a wait
@@ -161,9 +164,10 @@ class PostgresSink:
         self._conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
                                    " ON COMMIT DELETE ROWS").format(staging, sql.Identifier(table)))
         self._copy_into(staging, names, rows)
+        # No conflict target: the delivery key's unique index may also hold the partition key (time)
+        # or Citus's distribution column (trace_id), which a resent record repeats (docs/scaling.md).
         inserted = self._conn.execute(sql.SQL(
-            "INSERT INTO {table} ({names}) SELECT {names} FROM {staging}"
-            " ON CONFLICT (emitter_session, emitter_seq) WHERE emitter_session IS NOT NULL DO NOTHING").format(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING").format(
                 table=sql.Identifier(table), names=names, staging=staging))
         return inserted.rowcount
 
