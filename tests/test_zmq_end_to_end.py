@@ -12,10 +12,11 @@ import pytest
 import zmq
 import zmq.auth
 
-from logduct.delivery import TAG, encode_message, parse_ack
+from logduct.delivery import TAG, encode_message
 from logduct.errors import ProtocolError
 from logduct.record import MAX_RECORD_BYTES, Record, encode
 from logduct.zmq_emitter import ZmqEmitter
+from logduct_conformance.peers import RawDealer
 from logduct_conformance.processes import (
     REFERENCE,
     Process,
@@ -131,31 +132,6 @@ def test_one_emitter_spread_over_two_collectors_stores_every_record_once(rig: Ri
     assert all("stored 0," not in c.stderr for c in rig.collectors), "one collector got nothing"
 
 
-class RawDealer:
-    """The suite's own DEALER: sends exactly the frames a test writes, and reads acknowledgements."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self.socket = self.context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
-        self.socket.connect(endpoint)
-
-    def send(self, frames: list[bytes]) -> None:
-        self.socket.send_multipart(frames)
-
-    def acks(self, n: int, timeout_s: float = 10) -> list[tuple[uuid.UUID, int, int]]:
-        got = []
-        poller = zmq.Poller()
-        poller.register(self.socket, zmq.POLLIN)
-        wait_for(lambda: (poller.poll(50) and got.append(parse_ack(self.socket.recv_multipart()))) or len(got) >= n,
-                 f"{n} acknowledgements", timeout_s=timeout_s)
-        return got
-
-    def close(self) -> None:
-        self.socket.close()
-        self.context.term()
-
-
 def test_malformed_messages_are_quarantined_unacknowledged_and_the_collector_stays_up(rig: Rig) -> None:
     """ZMQ-11, COL-2: bad frames are quarantined and not acknowledged; good messages around them are."""
     collector = rig.collect()
@@ -251,3 +227,15 @@ def test_one_collector_serves_a_fifo_and_zeromq_together(rig: Rig) -> None:
     rig.wait_rows(1000)
     assert rig.collectors[-1].stop() == 0
     assert delivery_report(over_zmq + over_fifo, stored_records(rig.dsn)) == (0, 0, 0)
+
+
+def test_demo_tells_the_seed_story_and_finds_nothing_lost(tmp_path: Path) -> None:
+    """`logduct demo`: two apps, the collector SIGKILLed and restarted, every record stored once, exit 0."""
+    demo = Process([*REFERENCE, "demo", "--seconds", "1.5", "--rate", "200"], tmp_path, "demo")
+    assert demo.wait(120) == 0, demo.stderr
+    out = demo.stdout.decode()
+    assert "Crashing the collector: kill -9" in out
+    for app in ("app-myApp-123", "app-myApp-456"):
+        assert f"{app}: sent " in out and ": 0 lost, 0 stored twice (emitter exit status 0)" in out
+    assert "Nothing lost, nothing stored twice, through a SIGKILL of the collector." in out
+    assert out.count("\n-- ") == 5  # the seed's five queries
