@@ -239,3 +239,13 @@ def test_demo_tells_the_seed_story_and_finds_nothing_lost(tmp_path: Path) -> Non
         assert f"{app}: sent " in out and ": 0 lost, 0 stored twice (emitter exit status 0)" in out
     assert "Nothing lost, nothing stored twice, through a SIGKILL of the collector." in out
     assert out.count("\n-- ") == 5  # the seed's five queries
+
+
+def test_zmq_emitter_bounds_queue_and_window_and_counts_drops(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    """ZMQ-7, EMIT-3: with no collector, at most queue_limit records wait; the rest are dropped and counted."""
+    emitter = ZmqEmitter(rig.endpoint, queue_limit=10)
+    results = [emitter.send(record("app", n)) for n in range(15)]
+    assert results == [True] * 10 + [False] * 5
+    assert emitter.stats().dropped == 5 and emitter.stats().queued == 10
+    assert emitter.close(timeout_s=0.2) == 10
+    assert "5 records dropped (queue full) and 10 not acknowledged" in capsys.readouterr().err

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .fifo import PIPE_BUF, FifoWriter
@@ -33,6 +34,15 @@ class Overflow(enum.Enum):
 
     DROP_NEWEST = "drop-newest"  # refuse the new record, count it; the caller never waits
     BLOCK = "block"  # wait until the queue has room
+
+
+def make_room(changed: threading.Condition, is_full: Callable[[], bool], overflow: Overflow) -> bool:
+    """EMIT-3, called holding ``changed``: True once there is room; False when the record is dropped."""
+    while is_full():
+        if overflow is Overflow.DROP_NEWEST:
+            return False
+        changed.wait()
+    return True
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,9 @@ class FifoEmitter:
             if not self._queue and self._writer.try_write(line):
                 self._sent += 1
                 return True
-            while len(self._queue) >= self.queue_limit:
-                if self.overflow is Overflow.DROP_NEWEST:
-                    self._dropped += 1
-                    return False
-                self._changed.wait()
+            if not make_room(self._changed, lambda: len(self._queue) >= self.queue_limit, self.overflow):
+                self._dropped += 1
+                return False
             self._queue.append(line)
             self._start_flusher()
             return True

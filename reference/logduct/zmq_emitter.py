@@ -21,7 +21,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from .delivery import Window
-from .emitter import EmitterStats, Overflow
+from .emitter import EmitterStats, Overflow, make_room
 from .errors import ProtocolError
 from .record import MAX_RECORD_BYTES, Record, encode
 from .zmq_transport import Curve, dealer
@@ -73,11 +73,11 @@ class ZmqEmitter:
         with self._changed:
             if self._closing:
                 raise ValueError("emitter is closed")
-            while len(self._queue) + self._window.records_in_flight >= self.queue_limit:
-                if self.overflow is Overflow.DROP_NEWEST:
-                    self._dropped += 1
-                    return False
-                self._changed.wait()
+            # ZMQ-7: queued and unacknowledged records together are bounded.
+            if not make_room(self._changed, lambda: len(self._queue) + self._window.records_in_flight >=
+                             self.queue_limit, self.overflow):
+                self._dropped += 1
+                return False
             was_empty = not self._queue
             self._queue.append(line[:-1] if line.endswith(b"\n") else line)
         if was_empty:
