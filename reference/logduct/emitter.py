@@ -66,6 +66,7 @@ class FifoEmitter:
         self._dropped = 0
         self._closed = False
         self._flusher: threading.Thread | None = None
+        self._flushing = False  # changed only under the lock: a thread about to exit counts as gone
 
     @property
     def path(self) -> str:
@@ -132,24 +133,33 @@ class FifoEmitter:
         return lost
 
     def _start_flusher(self) -> None:
-        if self._flusher is None or not self._flusher.is_alive():
-            self._flusher = threading.Thread(target=self._flush_queue, name="logduct-fifo-emitter",
-                                             daemon=True)
+        # Not Thread.is_alive(): a flusher that has left its loop is still alive for a moment, and a
+        # record queued in that moment would wait for ever.
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = threading.Thread(target=self._flush_queue, name="logduct-fifo-emitter", daemon=True)
             self._flusher.start()
 
     def _flush_queue(self) -> None:
         with self._changed:
-            while self._queue and not self._closed:
-                stalled = False
-                for _ in range(_WRITES_PER_TURN):
-                    if not self._queue:
-                        break
-                    if not self._writer.try_write(self._queue[0]):
-                        stalled = True
-                        break
-                    self._queue.popleft()
-                    self._sent += 1
-                self._changed.notify_all()
-                # A wait releases the lock, so senders are never held up by the backlog; it only
-                # sleeps when the FIFO took nothing.
-                self._changed.wait(RETRY_INTERVAL_S if stalled else 0)
+            try:
+                self._write_backlog()
+            finally:
+                self._flushing = False
+
+    def _write_backlog(self) -> None:
+        """Write the queue out, oldest first, until it is empty; called holding the lock."""
+        while self._queue and not self._closed:
+            stalled = False
+            for _ in range(_WRITES_PER_TURN):
+                if not self._queue:
+                    break
+                if not self._writer.try_write(self._queue[0]):
+                    stalled = True
+                    break
+                self._queue.popleft()
+                self._sent += 1
+            self._changed.notify_all()
+            # A wait releases the lock, so senders are never held up by the backlog; it only
+            # sleeps when the FIFO took nothing.
+            self._changed.wait(RETRY_INTERVAL_S if stalled else 0)
