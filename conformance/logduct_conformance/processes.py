@@ -55,12 +55,13 @@ class Process:
     """A command run for a check, its output in files so that a full pipe never stalls it."""
 
     def __init__(self, args: Sequence[str], workdir: Path, name: str, stdin: bytes | None = None,
-                 lines_per_s: float | None = None) -> None:
+                 lines_per_s: float | None = None, keep_stdin_open: bool = False) -> None:
         self.args = list(args)
         self.stdout_path = workdir / f"{name}.stdout"
         self.stderr_path = workdir / f"{name}.stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.popen = subprocess.Popen(self.args, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            piped = stdin is not None or keep_stdin_open
+            self.popen = subprocess.Popen(self.args, stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
                                           stdout=out, stderr=err)
         if stdin is not None:
             # From a thread: an emitter with no collector yet stops reading once its queue is full.
@@ -83,6 +84,16 @@ class Process:
             self.popen.stdin.close()
         except BrokenPipeError:
             pass  # the process exited early; its exit status tells the check why
+
+    def write_stdin(self, data: bytes) -> None:
+        """For a process started with keep_stdin_open: more input, now."""
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(data)
+        self.popen.stdin.flush()
+
+    def close_stdin(self) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.close()
 
     @property
     def stdout(self) -> bytes:

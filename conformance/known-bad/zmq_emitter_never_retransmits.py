@@ -1,0 +1,9 @@
+"""Fault: an unacknowledged message is never sent again, so a collector crash loses it (breaks ZMQ-5)."""
+
+import sys
+
+from logduct import cli
+from logduct.delivery import Window
+
+Window.due = lambda self, now, everything=False: []  # type: ignore[method-assign]
+sys.exit(cli.main())

@@ -1,0 +1,128 @@
+"""What the checks share: the suite's raw peers, and the implementation's processes, started the way
+SPEC.md section 9 says and looked at from the outside: the bytes on the wire, the rows in the table."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from logduct.fifo import FifoReader
+from logduct.framing import LineFramer
+from logduct.record import Record, decode
+from logduct_conformance.compare import loads_stored_json
+from logduct_conformance.plugin import Implementation
+from logduct_conformance.processes import Process, fifo_has_reader, stored_records, wait_for
+
+#: Generated inputs per check: each example starts processes, so the ci profile keeps them few.
+EXAMPLES = 40 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 4
+_RULE_ID = re.compile(r"\b(?:REC|ENC|EMIT|FIFO|ZMQ|COL|PG|VER|CLI)-\d+\b")
+
+
+class RawFifoReader:
+    """The suite's own reader of a FIFO: what an emitter wrote, byte for byte, line by line."""
+
+    def __init__(self, path: Path) -> None:
+        self.reader = FifoReader(path)
+        self.framer = LineFramer(1 << 20)  # longer than any limit: an oversize line is seen whole
+        self.lines: list[bytes] = []
+
+    def drain(self) -> list[bytes]:
+        while chunk := self.reader.read():
+            self.lines += [line for line in self.framer.feed(chunk) if isinstance(line, bytes)]
+        return self.lines
+
+    def wait_lines(self, n: int, timeout_s: float = 30) -> list[bytes]:
+        wait_for(lambda: len(self.drain()) >= n, f"{n} lines on the FIFO (have {len(self.lines)})", timeout_s)
+        return self.lines
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+class CollectorUnderTest:
+    """The implementation's collector on a FIFO, into the suite's PostgreSQL or onto its stdout."""
+
+    def __init__(self, implementation: Implementation, workdir: Path, dsn: str | None) -> None:
+        self.implementation = implementation
+        self.workdir = workdir
+        self.dsn = dsn
+        self.fifo = workdir / "logs.fifo"
+        self.processes: list[Process] = []
+
+    def start(self, *transport: str) -> Process:
+        args = transport or ("--fifo", str(self.fifo))
+        sink = ("--dsn", self.dsn) if self.dsn else ("--stdout",)
+        process = Process(self.implementation.collect(*args, *sink), self.workdir, f"collector-{len(self.processes)}")
+        self.processes.append(process)
+        if not transport:
+            wait_for(lambda: fifo_has_reader(self.fifo) or process.popen.poll() is not None,
+                     "the collector to open its FIFO")
+            assert process.popen.poll() is None, f"the collector exited at start: {process.stderr}"
+        return process
+
+    @property
+    def current(self) -> Process:
+        return self.processes[-1]
+
+    def write(self, data: bytes) -> None:
+        """Raw bytes into the FIFO, each line in one write as a conforming emitter would."""
+        fd = os.open(self.fifo, os.O_WRONLY)
+        try:
+            for line in data.splitlines(keepends=True):
+                os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def accepted(self) -> list[Record]:
+        """What the collector stored: rows of logs, or the canonical lines it printed."""
+        if self.dsn:
+            return stored_records(self.dsn)
+        return [decode(line) for p in self.processes for line in p.stdout.splitlines()]
+
+    def rejected_rules(self) -> list[str]:
+        """The rule of each rejection: logs_rejected.rule, or the first rule ID of each stderr line."""
+        if self.dsn:
+            with psycopg.connect(self.dsn) as conn:
+                psycopg.types.json.set_json_loads(loads_stored_json, conn)
+                try:
+                    return [r for (r,) in conn.execute("SELECT rule FROM logs_rejected ORDER BY received_at")]
+                except psycopg.errors.UndefinedTable:
+                    return []
+        found = [_RULE_ID.search(line) for p in self.processes for line in p.stderr.splitlines()]
+        return [match.group() for match in found if match]
+
+    def wait_accepted(self, n: int, timeout_s: float = 30) -> list[Record]:
+        wait_for(lambda: len(self.accepted()) >= n, f"{n} records stored", timeout_s)
+        return self.accepted()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.kill()
+
+
+@pytest.fixture
+def collector(implementation: Implementation, tmp_path: Path, request: pytest.FixtureRequest
+              ) -> Iterator[CollectorUnderTest]:
+    """The implementation's collector, into the suite's own PostgreSQL if it has one, else stdout."""
+    if "postgres" in implementation.features:
+        dsn: str | None = request.getfixturevalue("pg_dsn")
+    elif "stdout" in implementation.features:
+        dsn = None
+    else:
+        pytest.skip("not applicable: needs postgres or stdout")
+    under_test = CollectorUnderTest(implementation, tmp_path, dsn)
+    yield under_test
+    under_test.stop_all()
+
+
+@pytest.fixture
+def raw_reader(tmp_path: Path) -> Iterator[RawFifoReader]:
+    """The suite's reader on a fresh FIFO, open before the emitter starts."""
+    reader = RawFifoReader(tmp_path / "logs.fifo")
+    yield reader
+    reader.close()

@@ -1,0 +1,227 @@
+"""A collector on a FIFO, fed by the suite's raw writer: what it stores, refuses and survives (SPEC.md 1, 2, 4, 6)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logduct import sqlfiles
+from logduct.record import Record, encode
+from logduct_conformance import load_vectors
+from logduct_conformance.compare import loads_stored_json, unmatched
+from logduct_conformance.plugin import Implementation
+from logduct_conformance.processes import Process, delivery_report, wait_for
+from logduct_conformance.strategies import records, spellings
+
+from .conftest import EXAMPLES, CollectorUnderTest
+
+pytestmark = pytest.mark.needs("collector", "fifo")
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def record(n: int, **fields: Any) -> Record:
+    values: dict[str, Any] = {"time": START + timedelta(seconds=n), "application_name": "app",
+                              "environment_name": "conformance", "log_event": "request", "trace_id": f"r-{n}",
+                              "file_path": "/check.py", "host_ip": "127.0.0.1", "data": {"n": n}}
+    return Record(**{**values, **fields})
+
+
+@pytest.mark.rules("REC-1", "REC-2", "REC-5", "REC-6", "REC-8", "REC-9", "REC-10", "REC-12", "REC-13", "ENC-1",
+                   "ENC-4", "COL-1", "PG-7")
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_any_valid_records_in_any_legal_spelling_are_stored_as_they_are(
+        implementation: Implementation, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+        data: st.DataObject) -> None:
+    """Generated records (every Unicode, offset, IP spelling, number) are stored equal to their canonical form."""
+    folder = tmp_path_factory.mktemp("collect")
+    dsn = request.getfixturevalue("pg_dsn") if "postgres" in implementation.features else None
+    if dsn is not None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")  # each example starts afresh
+    under_test = CollectorUnderTest(implementation, folder, dsn)
+    try:
+        under_test.start()
+        batch = data.draw(st.lists(records(), min_size=1, max_size=25))
+        under_test.write(b"".join(data.draw(spellings(r)) for r in batch))
+        stored = under_test.wait_accepted(len(batch))
+        assert unmatched(batch, stored) == ([], [])
+        assert under_test.rejected_rules() == []
+    finally:
+        under_test.stop_all()
+
+
+@pytest.mark.rules(*sorted({v.rules[0] for v in load_vectors() if v.verdict == "reject"}), "COL-1", "COL-2")
+def test_each_invalid_vector_is_quarantined_under_its_rule_and_nothing_valid_is_lost(
+        collector: CollectorUnderTest) -> None:
+    """Every invalid vector, written raw between valid records: refused under its rule, the valid ones stored."""
+    process = collector.start()
+    invalid = [v for v in load_vectors() if v.verdict == "reject"]
+    valid = [record(n) for n in range(len(invalid) + 1)]
+    collector.write(encode(valid[0]) + b"".join(v.line + encode(valid[i + 1]) for i, v in enumerate(invalid)))
+    wait_for(lambda: len(collector.rejected_rules()) >= len(invalid) or process.popen.poll() is not None,
+             "a rejection for every invalid vector")
+    assert process.popen.poll() is None, f"the collector died of its input: {process.stderr[-2000:]}"
+    assert delivery_report(valid, collector.wait_accepted(len(valid))) == (0, 0, 0)
+    assert collector.rejected_rules() == [v.rules[0] for v in invalid]
+
+
+@pytest.mark.rules("COL-2", "ENC-1", "ENC-2")
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(garbage=st.lists(st.binary(min_size=1, max_size=200).map(lambda b: b.replace(b"\n", b"") + b"\n"),
+                        min_size=1, max_size=20))
+def test_garbage_never_stops_the_collector(implementation: Implementation, tmp_path_factory: pytest.TempPathFactory,
+                                           request: pytest.FixtureRequest, garbage: list[bytes]) -> None:
+    """Random bytes, line after line: the collector stays up and stores the valid record after them."""
+    dsn = request.getfixturevalue("pg_dsn") if "postgres" in implementation.features else None
+    under_test = CollectorUnderTest(implementation, tmp_path_factory.mktemp("garbage"), dsn)
+    try:
+        process = under_test.start()
+        marker = record(0, trace_id=f"after-garbage-{uuid.uuid4()}")
+        under_test.write(b"".join(garbage) + encode(marker))
+        wait_for(lambda: process.popen.poll() is not None or any(
+            r.trace_id == marker.trace_id for r in under_test.accepted()), "the record after the garbage")
+        assert process.popen.poll() is None, f"the collector died of its input: {process.stderr[-2000:]}"
+    finally:
+        under_test.stop_all()
+
+
+@pytest.mark.rules("ENC-2", "FIFO-7")
+def test_a_line_cut_across_writes_and_reads_arrives_whole(collector: CollectorUnderTest) -> None:
+    """A line written in three parts, each read before the next is written, is one record."""
+    collector.start()
+    line = encode(record(1))
+    fd = os.open(collector.fifo, os.O_WRONLY)
+    for part in (line[:10], line[10:-10], line[-10:]):
+        os.write(fd, part)
+        wait_for(lambda: _unread(collector.fifo) == 0, "the collector to read the part")
+    os.close(fd)
+    assert delivery_report([record(1)], collector.wait_accepted(1, timeout_s=10)) == (0, 0, 0)
+
+
+def _unread(fifo: Path) -> int:
+    import fcntl
+    import termios
+
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        buf = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, buf)
+        return int.from_bytes(buf, "little")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.rules("REC-5", "REC-6", "PG-7")
+def test_times_are_stored_as_the_instants_they_name(collector: CollectorUnderTest) -> None:
+    """Offsets, lower-case t/z, nanoseconds and a leap second: each stored as its UTC instant, truncated."""
+    collector.start()
+    spelled = {"2018-11-01T16:03:51.1234569+02:00": datetime(2018, 11, 1, 14, 3, 51, 123456, tzinfo=timezone.utc),
+               "2018-11-01t09:33:51-04:30": datetime(2018, 11, 1, 14, 3, 51, tzinfo=timezone.utc),
+               "2016-12-31T23:59:60.5Z": datetime(2017, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)}
+    lines = b"".join(encode(record(n)).replace(b'"time":"2026-01-01T00:00:%02d.000000Z"' % n,
+                                               f'"time":"{text}"'.encode())
+                     for n, text in enumerate(spelled))
+    collector.write(lines)
+    stored = {r.trace_id: r.time for r in collector.wait_accepted(3)}
+    assert stored == {f"r-{n}": instant for n, instant in enumerate(spelled.values())}
+
+
+@pytest.mark.rules("COL-4")
+def test_sigterm_commits_everything_read_and_exits_zero(collector: CollectorUnderTest) -> None:
+    """Records read, then SIGTERM at once: all of them are stored, and the exit status is 0."""
+    process = collector.start()
+    sent = [record(n) for n in range(300)]
+    collector.write(b"".join(map(encode, sent)))
+    wait_for(lambda: _unread(collector.fifo) == 0, "the collector to read the records")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0, process.stderr
+    assert delivery_report(sent, collector.accepted()) == (0, 0, 0)
+
+
+@pytest.mark.rules("FIFO-6", "FIFO-8", "COL-5")
+def test_collector_killed_and_restarted_stores_nothing_twice_and_everything_written_after(
+        collector: CollectorUnderTest) -> None:
+    """SIGKILL with records in the pipe, restart: no record twice, every record written after the restart."""
+    first = collector.start()
+    fd = os.open(collector.fifo, os.O_WRONLY)  # a writer holding the FIFO keeps the unread records (FIFO-6)
+    before = [record(n) for n in range(3000)]
+    for line in map(encode, before):
+        os.write(fd, line)
+    first.kill()
+    collector.start()
+    after = [record(n) for n in range(3000, 3500)]
+    for line in map(encode, after):
+        os.write(fd, line)
+    os.close(fd)
+    wait_for(lambda: delivery_report(after, collector.accepted())[0] == 0, "every record written after the restart")
+    _lost_to_the_kill, duplicated, altered = delivery_report(before + after, collector.accepted())  # FIFO-8: bounded
+    assert (duplicated, altered) == (0, 0)
+
+
+@pytest.mark.rules("FIFO-1")
+def test_fifo_is_created_owner_only_and_a_path_that_is_not_a_fifo_refused(
+        collector: CollectorUnderTest, tmp_path: Path) -> None:
+    """The collector creates its FIFO without access for others, and will not start on a regular file."""
+    collector.start()
+    assert stat.S_IMODE(collector.fifo.stat().st_mode) & 0o007 == 0
+    regular = tmp_path / "regular"
+    regular.write_text("keep")
+    refused = Process(collector.implementation.collect("--fifo", str(regular), "--stdout"), tmp_path, "refused")
+    assert refused.wait(30) != 0
+    assert regular.read_text() == "keep" and stat.S_ISREG(regular.stat().st_mode)
+
+
+@pytest.mark.needs("postgres")
+@pytest.mark.rules("PG-1", "PG-2", "PG-3", "CLI-3")
+def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: CollectorUnderTest) -> None:
+    """Records through the collector, then the seed's five queries: each returns what the Python model says."""
+    collector.start()
+    sent = []
+    for n in range(60):
+        data: dict[str, Any] | None = {"n": n}
+        if n % 7 == 0:
+            data = {"n": n, "traceback": f"Traceback #{n}"}
+        elif n % 13 == 0:
+            data = None
+        sent.append(record(n, log_event="login_error" if n % 3 == 0 else "login",
+                           trace_id="bfb95991-ae1b-4f7b-bc11-024dc53b964f" if n % 5 == 0 else f"r-{n}",
+                           host_ip="172.18.0.3" if n % 2 else "172.18.0.4", data=data))
+    collector.write(b"".join(map(encode, sent)))
+    collector.wait_accepted(len(sent))
+    assert collector.dsn is not None
+    queries = {name: s.sql for name, s in sqlfiles.named_statements("queries.sql").items()}
+    newest = sorted(sent, key=lambda r: r.time, reverse=True)
+    # The model: what each seed query selects, in Python.
+    model = {
+        "latest": [r.trace_id for r in newest[:5]],
+        "by_trace_id": sorted(r.time for r in sent if r.trace_id == "bfb95991-ae1b-4f7b-bc11-024dc53b964f"),
+        "by_host_ip": sorted(r.time for r in sent if r.host_ip == "172.18.0.3"),
+        "login_errors": [(r.data, r.file_path) for r in newest if r.log_event == "login_error"][:5],
+        "with_traceback": sorted((r.log_event, r.data["n"]) for r in sent if r.data and "traceback" in r.data),
+    }
+    with psycopg.connect(collector.dsn) as conn:
+        psycopg.types.json.set_json_loads(loads_stored_json, conn)
+
+        def run(name: str) -> list[tuple[Any, ...]]:
+            return conn.execute(queries[name]).fetchall()
+
+        got = {
+            "latest": [row[4] for row in run("latest")],
+            "by_trace_id": sorted(row[0] for row in run("by_trace_id")),
+            "by_host_ip": sorted(row[0] for row in run("by_host_ip")),
+            "login_errors": [(data, path) for data, path in run("login_errors")],
+            "with_traceback": sorted((event, data["n"]) for event, data in run("with_traceback")),
+        }
+    assert got == model

@@ -1,0 +1,180 @@
+"""An emitter on a FIFO, read by the suite itself: the bytes it writes, and when (SPEC.md 2 to 4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF
+from logduct.record import Record, decode, encode
+from logduct_conformance import load_vectors
+from logduct_conformance.plugin import Implementation
+from logduct_conformance.processes import Process, wait_for
+from logduct_conformance.strategies import records, spellings
+
+from .conftest import EXAMPLES, RawFifoReader
+
+pytestmark = pytest.mark.needs("emitter", "fifo")
+
+
+def padded(n: int, size: int, name: str = "app") -> Record:
+    """Record ``n`` whose canonical line is exactly ``size`` bytes, LF included."""
+    base = decode(load_vectors()[0].line)
+    record = Record(time=base.time, application_name=name, environment_name="conformance", log_event="pad",
+                    trace_id=f"{name}-{n}", file_path="/check.py", host_ip="127.0.0.1", data={"pad": ""})
+    pad = size - len(encode(record))
+    return Record(time=record.time, application_name=name, environment_name="conformance", log_event="pad",
+                  trace_id=f"{name}-{n}", file_path="/check.py", host_ip="127.0.0.1", data={"pad": "x" * pad})
+
+
+def emit(implementation: Implementation, fifo: Path, data: bytes, name: str, *extra: str) -> Process:
+    return Process(implementation.emit("--fifo", str(fifo), *extra), fifo.parent, name, stdin=data)
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _numbers_normalised(line: bytes) -> bytes:
+    """``line`` with each number outside strings respelled one way: ENC-5 item 7 leaves that open."""
+    def respell(token: re.Match[bytes]) -> bytes:
+        text = token.group()
+        value = json.loads(text)
+        return repr(float(value)).encode() if isinstance(value, float) else str(value).encode()
+
+    pieces, last = [], 0
+    for string in _STRING.finditer(line):
+        pieces += [_NUMBER.sub(respell, line[last:string.start()]), string.group()]
+        last = string.end()
+    return b"".join([*pieces, _NUMBER.sub(respell, line[last:])])
+
+
+def assert_canonical(line: bytes, expected: Record) -> None:
+    """ENC-5: byte for byte the canonical encoding, but for the spelling of non-integer numbers."""
+    canonical = encode(expected)[:-1]
+    assert _numbers_normalised(line) == _numbers_normalised(canonical), (
+        f"not the canonical encoding (ENC-5):\n  got  {line[:300]!r}\n  want {canonical[:300]!r}")
+
+
+@pytest.mark.rules("ENC-4", "ENC-5", "EMIT-4", "FIFO-2")
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_emitter_writes_each_record_as_one_canonical_line_in_order(
+        implementation: Implementation, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    """Records given in any legal spelling come out as their canonical lines, one each, in order."""
+    batch = data.draw(st.lists(records(), min_size=1, max_size=20))
+    for i, record in enumerate(batch):  # a trace id of its own, so that order can be told
+        batch[i] = Record(**{**{f: getattr(record, f) for f in ("time", "application_name", "environment_name",
+                                                                 "log_event", "file_path", "host_ip", "data")},
+                             "trace_id": f"order-{i}"})
+    batch = [r for r in batch if len(encode(r)) <= PIPE_BUF]
+    folder = tmp_path_factory.mktemp("emit")
+    reader = RawFifoReader(folder / "logs.fifo")
+    stdin = b"".join(data.draw(spellings(r)) for r in batch)
+    emitter = emit(implementation, folder / "logs.fifo", stdin, "emitter")
+    assert emitter.wait() == 0, emitter.stderr
+    lines = reader.wait_lines(len(batch))
+    reader.close()
+    assert len(lines) == len(batch)
+    for line, record in zip(lines, batch, strict=True):
+        assert_canonical(line, record)
+
+
+@pytest.mark.rules("FIFO-2", "EMIT-1", "CLI-2")
+def test_record_over_pipe_buf_is_refused_whole_and_its_neighbours_sent(
+        implementation: Implementation, raw_reader: RawFifoReader, tmp_path: Path) -> None:
+    """PIPE_BUF-1 and PIPE_BUF bytes pass; PIPE_BUF+1 is refused, nothing of it written, exit non-zero."""
+    lines = [encode(padded(n, size)) for n, size in enumerate((PIPE_BUF - 1, PIPE_BUF + 1, PIPE_BUF))]
+    emitter = emit(implementation, tmp_path / "logs.fifo", b"".join(lines), "emitter")
+    assert emitter.wait() != 0
+    assert raw_reader.wait_lines(2) == [lines[0][:-1], lines[2][:-1]]
+    assert "line 2" in emitter.stderr or "2:" in emitter.stderr, emitter.stderr
+
+
+@pytest.mark.needs("portable")
+@pytest.mark.rules("FIFO-3")
+def test_portable_profile_refuses_over_512_bytes(implementation: Implementation, raw_reader: RawFifoReader,
+                                                 tmp_path: Path) -> None:
+    """With --portable, a 512-byte line passes and a 513-byte one is refused."""
+    lines = [encode(padded(0, PORTABLE_PIPE_BUF)), encode(padded(1, PORTABLE_PIPE_BUF + 1))]
+    emitter = emit(implementation, tmp_path / "logs.fifo", b"".join(lines), "emitter", "--portable")
+    assert emitter.wait() != 0
+    assert raw_reader.wait_lines(1) == [lines[0][:-1]]
+
+
+@pytest.mark.rules("FIFO-2", "FIFO-5", "FIFO-7")
+def test_concurrent_emitters_never_interleave_even_when_the_pipe_is_full(
+        implementation: Implementation, tmp_path: Path) -> None:
+    """4 emitters x 300 records of 2 to 4 KiB into a pipe the reader leaves full: every line arrives whole."""
+    fifo = tmp_path / "logs.fifo"
+    reader = RawFifoReader(fifo)
+    sent = [[encode(padded(n, 2048 + (n * 977) % (PIPE_BUF - 2048), f"e{e}")) for n in range(300)] for e in range(4)]
+    emitters = [emit(implementation, fifo, b"".join(lines), f"emitter-{e}") for e, lines in enumerate(sent)]
+    wait_for(lambda: _pipe_bytes(fifo) > 32_768 or all(p.popen.poll() is not None for p in emitters),
+             "the pipe to fill")  # a full pipe is where a split or partial write shows
+    received = reader.wait_lines(1200, timeout_s=60)
+    reader.close()
+    assert [p.wait() for p in emitters] == [0, 0, 0, 0]
+    assert sorted(received) == sorted(line[:-1] for lines in sent for line in lines)
+
+
+def _pipe_bytes(fifo: Path) -> int:
+    import fcntl
+    import termios
+
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        buf = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, buf)
+        return int.from_bytes(buf, "little")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.rules("FIFO-4", "EMIT-2")
+def test_emitter_with_no_reader_waits_and_delivers_everything_once_one_comes(
+        implementation: Implementation, tmp_path: Path) -> None:
+    """No FIFO and no reader at first: nothing is lost; all arrive, in order, once a reader opens."""
+    fifo = tmp_path / "logs.fifo"
+    lines = [encode(padded(n, 200)) for n in range(500)]
+    emitter = emit(implementation, fifo, b"".join(lines), "emitter")
+    with pytest.raises(TimeoutError):
+        wait_for(lambda: emitter.popen.poll() is not None, "the emitter to give up", timeout_s=1)
+    reader = RawFifoReader(fifo)
+    assert reader.wait_lines(500) == [line[:-1] for line in lines]
+    assert emitter.wait() == 0, emitter.stderr
+    reader.close()
+
+
+@pytest.mark.rules("FIFO-2", "EMIT-2")
+def test_emitter_sends_each_record_when_given_not_when_a_buffer_fills(
+        implementation: Implementation, raw_reader: RawFifoReader, tmp_path: Path) -> None:
+    """One small record, stdin left open: it is on the FIFO while the emitter still runs."""
+    process = Process(implementation.emit("--fifo", str(tmp_path / "logs.fifo")), tmp_path, "emitter",
+                      stdin=None, keep_stdin_open=True)
+    line = encode(padded(0, 150))
+    process.write_stdin(line)
+    assert raw_reader.wait_lines(1, timeout_s=5) == [line[:-1]]
+    assert process.popen.poll() is None
+    process.close_stdin()
+    assert process.wait() == 0
+
+
+@pytest.mark.rules("EMIT-1", "CLI-2")
+def test_invalid_records_are_named_and_refused_and_the_valid_ones_sent(
+        implementation: Implementation, raw_reader: RawFifoReader, tmp_path: Path) -> None:
+    """Each invalid vector is refused with its line number; the valid lines between them are sent."""
+    invalid = [v for v in load_vectors() if v.verdict == "reject" and v.rules[0] not in ("ENC-3",)]
+    valid = [encode(padded(n, 150)) for n in range(len(invalid) + 1)]
+    stdin = valid[0] + b"".join(v.line + valid[i + 1] for i, v in enumerate(invalid))
+    emitter = emit(implementation, tmp_path / "logs.fifo", stdin, "emitter")
+    assert emitter.wait() != 0
+    assert raw_reader.wait_lines(len(valid)) == [line[:-1] for line in valid]
+    for i in range(len(invalid)):
+        assert f"{2 * i + 2}" in emitter.stderr, f"line {2 * i + 2} ({invalid[i].name}) not named"

@@ -1,0 +1,108 @@
+"""A collector on ZeroMQ, spoken to by the suite's raw DEALER; and emitter with collector through crashes
+(SPEC.md section 5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from logduct.delivery import TAG, encode_message
+from logduct.record import Record, encode
+from logduct_conformance.peers import RawDealer
+from logduct_conformance.plugin import Implementation
+from logduct_conformance.processes import Process, delivery_report, wait_for
+
+from .conftest import CollectorUnderTest
+
+pytestmark = pytest.mark.needs("collector", "zmq", "zmq-acks")
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def record(n: int, app: str = "app") -> Record:
+    return Record(time=START + timedelta(microseconds=n), application_name=app, environment_name="conformance",
+                  log_event="request", trace_id=f"{app}-{n}", file_path="/check.py", host_ip="127.0.0.1",
+                  data={"n": n})
+
+
+def start(collector: CollectorUnderTest) -> tuple[Process, str]:
+    endpoint = f"ipc://{collector.workdir}/collector-{len(collector.processes)}.ipc"
+    process = collector.start("--zmq", endpoint)
+    socket_file = Path(endpoint.removeprefix("ipc://"))
+    wait_for(lambda: socket_file.exists() or process.popen.poll() is not None, "the collector to bind")
+    assert process.popen.poll() is None, process.stderr
+    return process, endpoint
+
+
+@pytest.mark.rules("ZMQ-3", "ZMQ-4", "ZMQ-11", "VER-2", "COL-2")
+def test_malformed_messages_are_refused_unacknowledged_and_good_ones_acknowledged(
+        collector: CollectorUnderTest) -> None:
+    """Bad frames are quarantined and never acknowledged; a good message after them is, once stored."""
+    process, endpoint = start(collector)
+    dealer = RawDealer(endpoint)
+    session = uuid.uuid4()
+    good = [encode(record(n))[:-1] for n in range(3)]
+    dealer.send([b"hello"])
+    dealer.send([TAG, b"short", (1).to_bytes(8, "big"), good[0]])
+    dealer.send([b"LD9", session.bytes, (1).to_bytes(8, "big"), good[0]])
+    dealer.send(encode_message(session, 1, good))
+    assert dealer.acks(1) == [(session, 1, 3)]
+    wait_for(lambda: len(collector.rejected_rules()) >= 3, "three rejections")
+    assert collector.rejected_rules() == ["ZMQ-11", "ZMQ-11", "VER-2"]
+    assert process.popen.poll() is None
+    assert delivery_report([record(n) for n in range(3)], collector.accepted()) == (0, 0, 0)
+    dealer.close()
+
+
+@pytest.mark.rules("ZMQ-6", "PG-4", "COL-5")
+def test_a_delivery_sent_three_times_is_stored_once_and_acknowledged_each_time(
+        collector: CollectorUnderTest) -> None:
+    """The same (session, seq) three times: one row per record, three acknowledgements."""
+    _, endpoint = start(collector)
+    dealer = RawDealer(endpoint)
+    session = uuid.uuid4()
+    message = encode_message(session, 1, [encode(record(n))[:-1] for n in range(5)])
+    for _ in range(3):
+        dealer.send(message)
+    assert dealer.acks(3) == [(session, 1, 5)] * 3
+    assert delivery_report([record(n) for n in range(5)], collector.accepted()) == (0, 0, 0)
+    dealer.close()
+
+
+@pytest.mark.needs("postgres")
+@pytest.mark.rules("ZMQ-4")
+def test_acknowledgement_comes_only_after_the_records_are_committed(collector: CollectorUnderTest) -> None:
+    """At the moment an acknowledgement arrives, its records are already visible in logs."""
+    _, endpoint = start(collector)
+    assert collector.dsn is not None
+    dealer = RawDealer(endpoint)
+    for batch in range(5):
+        session = uuid.uuid4()
+        dealer.send(encode_message(session, 1, [encode(record(n, f"batch{batch}"))[:-1] for n in range(20)]))
+        assert dealer.acks(1) == [(session, 1, 20)]
+        with psycopg.connect(collector.dsn) as conn:
+            stored = conn.execute("SELECT count(*) FROM logs WHERE application_name = %s",
+                                  (f"batch{batch}",)).fetchone()
+        assert stored == (20,), f"acknowledged before commit: {stored[0] if stored else 0} of 20 stored"
+    dealer.close()
+
+
+@pytest.mark.needs("emitter", "postgres")
+@pytest.mark.rules("ZMQ-4", "ZMQ-5", "ZMQ-6", "CLI-2")
+def test_collector_killed_twice_under_load_loses_nothing_and_doubles_nothing(
+        implementation: Implementation, collector: CollectorUnderTest) -> None:
+    """An emitter streams 12,000 records at 4,000/s; the collector is SIGKILLed twice: all stored once, exit 0."""
+    _, endpoint = start(collector)
+    sent = [record(n, "stream") for n in range(12_000)]
+    emitter = Process(implementation.emit("--zmq", endpoint), collector.workdir, "emitter",
+                      stdin=b"".join(map(encode, sent)), lines_per_s=4_000)
+    for rows in (2_000, 6_000):
+        wait_for(lambda n=rows: len(collector.accepted()) >= n, f"{rows} records stored")
+        collector.current.kill()
+        collector.start("--zmq", endpoint)
+    # 3 s of input, then a retransmission or two: an emitter that never resends waits for ever.
+    assert emitter.wait(15) == 0, emitter.stderr
+    assert delivery_report(sent, collector.wait_accepted(len(sent))) == (0, 0, 0)
