@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from logduct.errors import ProtocolError
 from logduct.record import Record, decode, encode
-from logduct_conformance.strategies import json_values, records, spellings
+from logduct_conformance.strategies import faulty_lines, json_values, records, spellings
 
 
 @given(records())
@@ -105,3 +105,15 @@ def test_generated_data_round_trips_through_a_line(value: Any) -> None:
     """REC-10 to REC-13: any generated data object survives the line unchanged."""
     record = decode(_with_data({"v": value}))
     assert record.data == {"v": value}
+
+
+@given(faulty_lines())
+def test_each_generated_fault_is_refused_under_its_rule(fault: tuple[str, bytes]) -> None:
+    """The suite's generated bad lines break the rule they claim to, and only that one, for the reference."""
+    rule, line = fault
+    try:
+        decode(line)
+    except ProtocolError as error:
+        assert error.rule == rule, f"{line[:120]!r}: {error}"
+    else:
+        raise AssertionError(f"accepted {line[:200]!r}")

@@ -7,7 +7,7 @@ import uuid
 
 import zmq
 
-from logduct.delivery import parse_ack
+from logduct.delivery import parse_ack, parse_message
 
 from .processes import wait_for
 
@@ -31,6 +31,33 @@ class RawDealer:
         wait_for(lambda: (poller.poll(50) and got.append(parse_ack(self.socket.recv_multipart()))) or len(got) >= n,
                  f"{n} acknowledgements", timeout_s=timeout_s)
         return got
+
+    def close(self) -> None:
+        self.socket.close()
+        self.context.term()
+
+
+class RawRouter:
+    """The suite's own ROUTER: receives an emitter's messages as frames, and acknowledges only when told."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.socket = self.context.socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.bind(endpoint)
+        self.poller = zmq.Poller()
+        self.poller.register(self.socket, zmq.POLLIN)
+
+    def receive(self, timeout_s: float = 10) -> tuple[bytes, list[bytes]]:
+        """The next message: (routing identity, frames)."""
+        if not self.poller.poll(int(timeout_s * 1000)):
+            raise TimeoutError(f"no message in {timeout_s} s")
+        identity, *frames = self.socket.recv_multipart()
+        return identity, frames
+
+    def acknowledge(self, identity: bytes, frames: list[bytes]) -> None:
+        """ZMQ-4: the acknowledgement of a well-formed message."""
+        self.socket.send_multipart([identity, *parse_message(frames).ack()])
 
     def close(self) -> None:
         self.socket.close()

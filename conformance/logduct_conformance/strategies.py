@@ -23,6 +23,7 @@ from logduct.record import (
     TEXT_FIELDS,
     JSONValue,
     Record,
+    encode,
 )
 
 # REC-12: any character but U+0000 and the surrogates (category Cs).
@@ -125,3 +126,42 @@ def _respell_ip(canonical: str, rng: random.Random) -> str:
     if rng.random() < 0.5:
         return canonical.upper()
     return ipaddress.IPv6Address(canonical).exploded
+
+
+def _dump(obj: dict[str, Any]) -> bytes:
+    # ASCII-only, so that lone surrogates travel as \u escapes, as a hostile emitter would send them.
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def _nested(levels: int) -> str:
+    return '{"a":' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+#: One fault each, and the rule it breaks: (rule, how a canonical record object becomes a bad line).
+FAULTS: list[tuple[str, Any]] = [
+    ("ENC-1", lambda o: _dump(o)[:-1] + b',"x":"\xff"}'),
+    ("ENC-2", lambda o: _dump(o)[:-5]),
+    ("REC-1", lambda o: b"[" + _dump(o) + b"]"),
+    ("REC-2", lambda o: _dump({k: v for k, v in o.items() if k != "trace_id"})),
+    ("REC-3", lambda o: _dump({**o, "level": "info"})),
+    ("REC-4", lambda o: _dump(o)[:-1] + b',"log_event":"again"}'),
+    ("REC-5", lambda o: _dump({**o, "time": o["time"][:-1]})),
+    ("REC-7", lambda o: _dump({**o, "time": "0000-01-01T00:00:00Z"})),
+    ("REC-8", lambda o: _dump({**o, "application_name": ""})),
+    ("REC-9", lambda o: _dump({**o, "host_ip": "localhost"})),
+    ("REC-10", lambda o: _dump({**o, "data": [1]})),
+    ("REC-11", lambda o: _dump({**o, "data": None}).replace(b'"data":null', b'"data":' + _nested(65).encode())),
+    ("REC-12", lambda o: _dump({**o, "data": {"k": "a\x00b"}})),
+    ("REC-12", lambda o: _dump({**o, "log_event": "x\ud800"})),
+    ("REC-13", lambda o: _dump({**o, "data": None}).replace(b'"data":null', b'"data":{"n":NaN}')),
+    ("REC-13", lambda o: _dump({**o, "data": None}).replace(b'"data":null', b'"data":{"n":1e400}')),
+    ("VER-2", lambda o: _dump({**o, "v": 2})),
+]
+
+
+@st.composite
+def faulty_lines(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A line that breaks exactly one rule, made from a valid record: (the rule, the line with its LF)."""
+    obj = json.loads(encode(draw(records())))
+    rule, damage = draw(st.sampled_from(FAULTS))
+    return rule, damage(obj) + b"\n"

@@ -3,8 +3,10 @@ SPEC.md section 9 says and looked at from the outside: the bytes on the wire, th
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import termios
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,14 +28,19 @@ _RULE_ID = re.compile(r"\b(?:REC|ENC|EMIT|FIFO|ZMQ|COL|PG|VER|CLI)-\d+\b")
 class RawFifoReader:
     """The suite's own reader of a FIFO: what an emitter wrote, byte for byte, line by line."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, pipe_size: int | None = None) -> None:
         self.reader = FifoReader(path)
+        if pipe_size is not None:  # a small pipe fills, and a full pipe is where bad writes show
+            fcntl.fcntl(self.reader.fileno(), fcntl.F_SETPIPE_SZ, pipe_size)
         self.framer = LineFramer(1 << 20)  # longer than any limit: an oversize line is seen whole
         self.lines: list[bytes] = []
 
-    def drain(self) -> list[bytes]:
-        while chunk := self.reader.read():
+    def drain(self, at_most: int | None = None) -> list[bytes]:
+        """Read what the pipe holds (``at_most`` bytes, if given) and frame it."""
+        while chunk := (self.reader.read() if at_most is None else _read_some(self.reader.fileno(), at_most)):
             self.lines += [line for line in self.framer.feed(chunk) if isinstance(line, bytes)]
+            if at_most is not None:
+                break
         return self.lines
 
     def wait_lines(self, n: int, timeout_s: float = 30) -> list[bytes]:
@@ -42,6 +49,24 @@ class RawFifoReader:
 
     def close(self) -> None:
         self.reader.close()
+
+
+def _read_some(fd: int, size: int) -> bytes:
+    try:
+        return os.read(fd, size)
+    except BlockingIOError:
+        return b""
+
+
+def unread_bytes(fifo: Path) -> int:
+    """How many bytes wait in the FIFO's pipe."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        buf = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, buf)
+        return int.from_bytes(buf, "little")
+    finally:
+        os.close(fd)
 
 
 class CollectorUnderTest:

@@ -21,9 +21,9 @@ from logduct_conformance import load_vectors
 from logduct_conformance.compare import loads_stored_json, unmatched
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process, delivery_report, wait_for
-from logduct_conformance.strategies import records, spellings
+from logduct_conformance.strategies import FAULTS, faulty_lines, records, spellings
 
-from .conftest import EXAMPLES, CollectorUnderTest
+from .conftest import EXAMPLES, CollectorUnderTest, unread_bytes
 
 pytestmark = pytest.mark.needs("collector", "fifo")
 
@@ -77,6 +77,31 @@ def test_each_invalid_vector_is_quarantined_under_its_rule_and_nothing_valid_is_
     assert collector.rejected_rules() == [v.rules[0] for v in invalid]
 
 
+@pytest.mark.rules(*sorted({rule for rule, _ in FAULTS}), "COL-1", "COL-2")
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(faults=st.lists(faulty_lines(), min_size=1, max_size=15))
+def test_generated_faulty_records_are_each_quarantined_under_their_rule(
+        implementation: Implementation, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+        faults: list[tuple[str, bytes]]) -> None:
+    """Valid records broken one rule at a time (hostile Unicode, NaN, depth...): each refused under its rule."""
+    dsn = request.getfixturevalue("pg_dsn") if "postgres" in implementation.features else None
+    if dsn is not None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
+    under_test = CollectorUnderTest(implementation, tmp_path_factory.mktemp("faults"), dsn)
+    try:
+        process = under_test.start()
+        valid = [record(n) for n in range(len(faults) + 1)]
+        under_test.write(encode(valid[0]) + b"".join(line + encode(valid[i + 1]) for i, (_, line) in enumerate(faults)))
+        wait_for(lambda: len(under_test.rejected_rules()) >= len(faults) or process.popen.poll() is not None,
+                 "a rejection for every faulty line")
+        assert process.popen.poll() is None, f"the collector died of its input: {process.stderr[-2000:]}"
+        assert under_test.rejected_rules() == [rule for rule, _ in faults]
+        assert delivery_report(valid, under_test.wait_accepted(len(valid))) == (0, 0, 0)
+    finally:
+        under_test.stop_all()
+
+
 @pytest.mark.rules("COL-2", "ENC-1", "ENC-2")
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(garbage=st.lists(st.binary(min_size=1, max_size=200).map(lambda b: b.replace(b"\n", b"") + b"\n"),
@@ -105,22 +130,9 @@ def test_a_line_cut_across_writes_and_reads_arrives_whole(collector: CollectorUn
     fd = os.open(collector.fifo, os.O_WRONLY)
     for part in (line[:10], line[10:-10], line[-10:]):
         os.write(fd, part)
-        wait_for(lambda: _unread(collector.fifo) == 0, "the collector to read the part")
+        wait_for(lambda: unread_bytes(collector.fifo) == 0, "the collector to read the part")
     os.close(fd)
     assert delivery_report([record(1)], collector.wait_accepted(1, timeout_s=10)) == (0, 0, 0)
-
-
-def _unread(fifo: Path) -> int:
-    import fcntl
-    import termios
-
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        buf = bytearray(4)
-        fcntl.ioctl(fd, termios.FIONREAD, buf)
-        return int.from_bytes(buf, "little")
-    finally:
-        os.close(fd)
 
 
 @pytest.mark.rules("REC-5", "REC-6", "PG-7")
@@ -144,7 +156,7 @@ def test_sigterm_commits_everything_read_and_exits_zero(collector: CollectorUnde
     process = collector.start()
     sent = [record(n) for n in range(300)]
     collector.write(b"".join(map(encode, sent)))
-    wait_for(lambda: _unread(collector.fifo) == 0, "the collector to read the records")
+    wait_for(lambda: unread_bytes(collector.fifo) == 0, "the collector to read the records")
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0, process.stderr
     assert delivery_report(sent, collector.accepted()) == (0, 0, 0)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process, wait_for
 from logduct_conformance.strategies import records, spellings
 
-from .conftest import EXAMPLES, RawFifoReader
+from .conftest import EXAMPLES, RawFifoReader, unread_bytes
 
 pytestmark = pytest.mark.needs("emitter", "fifo")
 
@@ -108,33 +108,46 @@ def test_portable_profile_refuses_over_512_bytes(implementation: Implementation,
     assert raw_reader.wait_lines(1) == [lines[0][:-1]]
 
 
+@pytest.mark.rules("FIFO-2")
+def test_each_record_is_one_write(implementation: Implementation, tmp_path: Path) -> None:
+    """A reader spinning on an empty pipe gets one read per write: every read must end at a line end."""
+    fifo = tmp_path / "logs.fifo"
+    reader = RawFifoReader(fifo)
+    lines = [encode(padded(n, 200 + (n * 613) % (PIPE_BUF - 200))) for n in range(300)]
+    emitter = emit(implementation, fifo, b"".join(lines), "emitter")
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 60
+    while sum(chunk.count(b"\n") for chunk in chunks) < len(lines) and time.monotonic() < deadline:
+        chunk = reader.reader.read()  # non-blocking, in a tight loop: the reader is always waiting
+        if chunk:
+            chunks.append(chunk)
+    reader.close()
+    assert emitter.wait() == 0, emitter.stderr
+    cut = [chunk[-60:] for chunk in chunks if not chunk.endswith(b"\n")]
+    assert cut == [], f"{len(cut)} reads ended inside a record: it was written in more than one write()"
+    assert b"".join(chunks) == b"".join(lines)
+
+
 @pytest.mark.rules("FIFO-2", "FIFO-5", "FIFO-7")
 def test_concurrent_emitters_never_interleave_even_when_the_pipe_is_full(
         implementation: Implementation, tmp_path: Path) -> None:
-    """4 emitters x 300 records of 2 to 4 KiB into a pipe the reader leaves full: every line arrives whole."""
+    """4 emitters x 300 records of 2 to 4 KiB into a 64 KiB pipe kept nearly full: every line arrives whole."""
     fifo = tmp_path / "logs.fifo"
-    reader = RawFifoReader(fifo)
+    reader = RawFifoReader(fifo, pipe_size=65536)
     sent = [[encode(padded(n, 2048 + (n * 977) % (PIPE_BUF - 2048), f"e{e}")) for n in range(300)] for e in range(4)]
     emitters = [emit(implementation, fifo, b"".join(lines), f"emitter-{e}") for e, lines in enumerate(sent)]
-    wait_for(lambda: _pipe_bytes(fifo) > 32_768 or all(p.popen.poll() is not None for p in emitters),
-             "the pipe to fill")  # a full pipe is where a split or partial write shows
-    received = reader.wait_lines(1200, timeout_s=60)
+    # 16 page slots: records of 2 to 4 KiB fill them with well under 64 KiB of data.
+    wait_for(lambda: unread_bytes(fifo) > 32_768 or all(p.popen.poll() is not None for p in emitters),
+             "the pipe to fill")
+    deadline = time.monotonic() + 60
+    while len(reader.lines) < 1200 and time.monotonic() < deadline:
+        # A page at a time, paced: the writers keep meeting a nearly full pipe, where a write
+        # split in two or written in part lets another writer's bytes in between.
+        reader.drain(at_most=4096)
+        time.sleep(0.001)
     reader.close()
     assert [p.wait() for p in emitters] == [0, 0, 0, 0]
-    assert sorted(received) == sorted(line[:-1] for lines in sent for line in lines)
-
-
-def _pipe_bytes(fifo: Path) -> int:
-    import fcntl
-    import termios
-
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        buf = bytearray(4)
-        fcntl.ioctl(fd, termios.FIONREAD, buf)
-        return int.from_bytes(buf, "little")
-    finally:
-        os.close(fd)
+    assert sorted(reader.lines) == sorted(line[:-1] for lines in sent for line in lines)
 
 
 @pytest.mark.rules("FIFO-4", "EMIT-2")
