@@ -2,6 +2,9 @@
 -- Run this on an empty database BEFORE the first collector starts; the collector's schema.sql then
 -- finds every table and index here by name and leaves them as they are (PG-5).
 --
+-- The columns are schema.sql's (PG-1, PG-2), stated again because a table cannot be made
+-- partitioned once it exists.
+--
 -- A unique index on a partitioned table must hold the partition key, so the delivery key (PG-4)
 -- here is (emitter_session, emitter_seq, time): a resent record repeats its time, so it still
 -- matches the first copy and is not stored twice.

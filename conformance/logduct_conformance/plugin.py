@@ -36,6 +36,7 @@ FEATURES = {
     "portable": "the 512-byte portable profile, `emit --portable` (FIFO-3)",
     "postgres": "`collect --dsn DSN`",
     "stdout": "`collect --stdout`",
+    "sink": "postgres or stdout (derived: a collector check needs one of them to look at)",
 }
 REFERENCE_COMMAND = f"{shlex.quote(sys.executable)} -m logduct.cli"
 _NOT_APPLICABLE = "not applicable: "
@@ -67,7 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--emitter", metavar="CMD", help="command of the emitter under test (it gets: emit ...)")
     group.addoption("--collector", metavar="CMD", help="command of the collector under test (it gets: collect ...)")
     group.addoption("--features", metavar="LIST", help="what the implementation supports, comma-separated, of: "
-                    + ", ".join(f for f in FEATURES if f not in ("emitter", "collector"))
+                    + ", ".join(f for f in FEATURES if f not in ("emitter", "collector", "sink"))
                     + " (default: all, for the reference)")
     group.addoption("--known-failures", metavar="FILE", type=Path,
                     help="checks expected to fail, one test id or rule ID a line: run as strict xfail")
@@ -81,13 +82,14 @@ def implementation_of(config: pytest.Config) -> Implementation:
     if reference:
         emitter = collector = REFERENCE_COMMAND
     declared = config.getoption("--features")
-    features = set(FEATURES) - {"emitter", "collector"} if declared is None else {
+    features = set(FEATURES) - {"emitter", "collector", "sink"} if declared is None else {
         f.strip() for f in declared.split(",") if f.strip()}
     unknown = features - set(FEATURES)
     if unknown:
         raise pytest.UsageError(f"--features: unknown {', '.join(sorted(unknown))}; known: {', '.join(FEATURES)}")
     features |= {"emitter"} if emitter else set()
     features |= {"collector"} if collector else set()
+    features |= {"sink"} if features & {"postgres", "stdout"} else set()
     return Implementation(emitter=shlex.split(emitter) if emitter else None,
                           collector=shlex.split(collector) if collector else None,
                           features=frozenset(features),

@@ -133,13 +133,9 @@ class CollectorUnderTest:
 @pytest.fixture
 def collector(implementation: Implementation, tmp_path: Path, request: pytest.FixtureRequest
               ) -> Iterator[CollectorUnderTest]:
-    """The implementation's collector, into the suite's own PostgreSQL if it has one, else stdout."""
-    if "postgres" in implementation.features:
-        dsn: str | None = request.getfixturevalue("pg_dsn")
-    elif "stdout" in implementation.features:
-        dsn = None
-    else:
-        pytest.skip("not applicable: needs postgres or stdout")
+    """The implementation's collector, into the suite's own PostgreSQL if it has one, else stdout
+    (checks that use it need the feature "sink", one of the two)."""
+    dsn = request.getfixturevalue("pg_dsn") if "postgres" in implementation.features else None
     under_test = CollectorUnderTest(implementation, tmp_path, dsn)
     yield under_test
     under_test.stop_all()

@@ -25,7 +25,7 @@ from logduct_conformance.strategies import FAULTS, faulty_lines, records, spelli
 
 from .conftest import EXAMPLES, CollectorUnderTest, unread_bytes
 
-pytestmark = pytest.mark.needs("collector", "fifo")
+pytestmark = pytest.mark.needs("collector", "fifo", "sink")
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

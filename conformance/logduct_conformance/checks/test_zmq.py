@@ -18,7 +18,7 @@ from logduct_conformance.processes import Process, delivery_report, wait_for
 
 from .conftest import CollectorUnderTest
 
-pytestmark = pytest.mark.needs("collector", "zmq", "zmq-acks")
+pytestmark = pytest.mark.needs("collector", "zmq", "zmq-acks", "sink")
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
