@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS logs (
     emitter_session     UUID              NULL DEFAULT NULL,
     emitter_seq         BIGINT            NULL DEFAULT NULL
 );
+-- A logs table made by the seed's own SQL, or by an earlier logduct, lacks the columns added since:
+-- add them, so that logduct can adopt an existing database (PG-5).
+ALTER TABLE logs ADD COLUMN IF NOT EXISTS emitter_session UUID NULL DEFAULT NULL;
+ALTER TABLE logs ADD COLUMN IF NOT EXISTS emitter_seq BIGINT NULL DEFAULT NULL;
 
 -- Indexes: one per seed query that needs one, and no more, because every index is paid for on
 -- every row ingested (bench/schema_cost.py measures what each costs).
@@ -58,6 +62,8 @@ CREATE TABLE IF NOT EXISTS logs_rejected (
     emitter_session     UUID              NULL DEFAULT NULL,
     emitter_seq         BIGINT            NULL DEFAULT NULL
 );
+ALTER TABLE logs_rejected ADD COLUMN IF NOT EXISTS emitter_session UUID NULL DEFAULT NULL;
+ALTER TABLE logs_rejected ADD COLUMN IF NOT EXISTS emitter_seq BIGINT NULL DEFAULT NULL;
 CREATE INDEX IF NOT EXISTS logs_rejected_received_at_idx ON logs_rejected (received_at);
 CREATE UNIQUE INDEX IF NOT EXISTS logs_rejected_delivery_key ON logs_rejected (emitter_session, emitter_seq)
     WHERE emitter_session IS NOT NULL;

@@ -173,3 +173,43 @@ def test_generated_records_are_stored_as_they_are(db: Conn, batch: list[Record])
     with db.transaction():
         insert(db, batch)
     assert unmatched(batch, stored(db)) == ([], [])
+
+
+SEED_TABLE = """
+CREATE TABLE logs (
+    time                TIMESTAMPTZ       NOT NULL,
+    application_name    TEXT              NOT NULL,
+    environment_name    TEXT              NOT NULL,
+    log_event           TEXT              NOT NULL,
+    trace_id            TEXT              NOT NULL,
+    file_path           TEXT              NOT NULL,
+    host_ip             TEXT              NOT NULL,
+    data                JSONB             NULL
+)"""
+
+
+def test_schema_adopts_a_database_made_by_the_seed(pg_conn: Conn) -> None:
+    """PG-5: on the seed's own 8-column logs table, with rows, the schema adds what it needs and keeps them."""
+    pg_conn.execute(SEED_TABLE)
+    for statement in sqlfiles.named_statements("examples.sql").values():
+        pg_conn.execute(statement.sql)
+    pg_conn.execute(sqlfiles.schema())
+    pg_conn.execute(sqlfiles.schema())
+    assert pg_conn.execute("SELECT count(*), count(emitter_session) FROM logs").fetchone() == (3, 0)
+    keyed = ("INSERT INTO logs (time, application_name, environment_name, log_event, trace_id, file_path,"
+             " host_ip, emitter_session, emitter_seq) VALUES (now(), 'a', 'e', 'l', 't', 'f', '10.0.0.1', %s, 1)"
+             " ON CONFLICT DO NOTHING")
+    session = uuid.uuid4()
+    pg_conn.execute(keyed, (session,))
+    pg_conn.execute(keyed, (session,))
+    assert pg_conn.execute("SELECT count(*) FROM logs").fetchone() == (4,)
+
+
+def test_schema_upgrades_a_quarantine_made_before_it_had_the_delivery_key(pg_conn: Conn) -> None:
+    """PG-5: a logs_rejected of an earlier logduct, without emitter_session, gets the columns it lacks."""
+    pg_conn.execute("CREATE TABLE logs_rejected (received_at TIMESTAMPTZ NOT NULL DEFAULT now(), transport TEXT"
+                    " NOT NULL, source TEXT NULL, rule TEXT NOT NULL, reason TEXT NOT NULL, raw BYTEA NOT NULL)")
+    pg_conn.execute(sqlfiles.schema())
+    columns = [c for (c,) in pg_conn.execute("SELECT column_name FROM information_schema.columns WHERE"
+                                             " table_name = 'logs_rejected' ORDER BY ordinal_position")]
+    assert columns[-2:] == ["emitter_session", "emitter_seq"]
