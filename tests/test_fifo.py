@@ -12,24 +12,13 @@ import pytest
 from logduct.emitter import FifoEmitter, Overflow
 from logduct.errors import ProtocolError
 from logduct.fifo import PIPE_BUF, FifoReader, FifoWriter, TransportError, ensure_fifo
-from logduct.framing import LineFramer
+from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.processes import wait_for
 
 
 @pytest.fixture
 def fifo(tmp_path: Path) -> Path:
     return tmp_path / "logs.fifo"
-
-
-def drain(reader: FifoReader, framer: LineFramer, want: int) -> list[bytes]:
-    lines: list[bytes] = []
-
-    def more() -> bool:
-        lines.extend(line for line in framer.feed(reader.read()) if isinstance(line, bytes))
-        return len(lines) >= want
-
-    wait_for(more, f"{want} lines from the FIFO", timeout_s=10)
-    return lines
 
 
 def test_fifo_is_created_owner_only_whatever_the_umask(fifo: Path) -> None:
@@ -88,9 +77,9 @@ def test_pipe_contents_survive_a_reader_restart_while_the_writer_holds_on(fifo: 
     assert writer.try_write(b"kept-1\n") and writer.try_write(b"kept-2\n")
     first.close()  # the collector dies with two lines unread
     assert writer.try_write(b"refused\n") is False  # EPIPE: nothing written
-    second = FifoReader(fifo)
+    second = RawFifoReader(fifo)
     assert writer.try_write(b"after\n")
-    assert drain(second, LineFramer(), 3) == [b"kept-1", b"kept-2", b"after"]
+    assert second.wait_lines(3, timeout_s=10) == [b"kept-1", b"kept-2", b"after"]
     second.close()
     writer.close()
 
@@ -102,10 +91,10 @@ def test_writer_follows_a_fifo_replaced_at_its_path(fifo: Path) -> None:
     assert writer.try_write(b"to-old\n")
     old.close()
     fifo.unlink()
-    new = FifoReader(fifo)
+    new = RawFifoReader(fifo)
     assert writer.try_write(b"lost-to-epipe\n") is False  # the old pipe has no reader
     assert writer.try_write(b"to-new\n")
-    assert drain(new, LineFramer(), 1) == [b"to-new"]
+    assert new.wait_lines(1, timeout_s=10) == [b"to-new"]
     new.close()
     writer.close()
 
@@ -116,8 +105,8 @@ def test_emitter_queues_without_reader_and_delivers_in_order_when_one_comes(fifo
     lines = [b'{"n":%d}\n' % i for i in range(500)]
     assert all(emitter.send_line(line) for line in lines)
     assert emitter.stats().queued == 500
-    reader = FifoReader(fifo)
-    assert drain(reader, LineFramer(), 500) == [line[:-1] for line in lines]
+    reader = RawFifoReader(fifo)
+    assert reader.wait_lines(500, timeout_s=10) == [line[:-1] for line in lines]
     assert emitter.close(timeout_s=10) == 0
     assert emitter.stats().sent == 500
     reader.close()
@@ -146,8 +135,8 @@ def test_full_queue_blocks_with_the_block_policy_until_a_reader_drains_it(fifo: 
     threading.Thread(target=send_twenty, daemon=True).start()
     wait_for(lambda: emitter.stats().queued == 10, "the queue to fill")
     assert not sent.is_set()
-    reader = FifoReader(fifo)
-    assert drain(reader, LineFramer(), 20) == [b'{"n":%d}' % i for i in range(20)]
+    reader = RawFifoReader(fifo)
+    assert reader.wait_lines(20, timeout_s=10) == [b'{"n":%d}' % i for i in range(20)]
     assert sent.wait(10) and emitter.stats().dropped == 0
     emitter.close()
     reader.close()

@@ -7,6 +7,7 @@ import os
 import signal
 import stat
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from logduct_conformance.processes import (
     fifo_has_reader,
     rejected_rows,
     stored_records,
+    unread_bytes,
     wait_for,
 )
 
@@ -37,10 +39,7 @@ def record(emitter: int, n: int, size: int | None = None) -> Record:
                   file_path="/app/main.py", host_ip="127.0.0.1", data={"n": n, "pad": ""})
     if size is None:
         return base
-    pad = size - len(encode(base))
-    return Record(time=base.time, application_name=base.application_name, environment_name=base.environment_name,
-                  log_event=base.log_event, trace_id=base.trace_id, file_path=base.file_path, host_ip=base.host_ip,
-                  data={"n": n, "pad": "x" * pad})
+    return replace(base, data={"n": n, "pad": "x" * (size - len(encode(base)))})
 
 
 def ndjson(records: list[Record]) -> bytes:
@@ -183,24 +182,11 @@ def test_sigterm_commits_everything_read_and_exits_zero(rig: Rig) -> None:
     collector = rig.collect("--flush-interval", "3600")
     records = [record(1, n) for n in range(500)]
     assert rig.emit(records, "emitter").wait() == 0
-    wait_for(lambda: not _pipe_has_data(rig.fifo), "the collector to read the pipe")
+    wait_for(lambda: unread_bytes(rig.fifo) == 0, "the collector to read the pipe")
     assert count_rows(rig.dsn) == 0  # nothing committed yet: the batch is open
     assert collector.stop(signal.SIGTERM) == 0
     assert delivery_report(records, stored_records(rig.dsn)) == (0, 0, 0)
     assert "stopped: received 500, stored 500, rejected 0" in collector.stderr
-
-
-def _pipe_has_data(path: Path) -> bool:
-    import fcntl
-    import termios
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        buf = bytearray(4)
-        fcntl.ioctl(fd, termios.FIONREAD, buf)
-        return int.from_bytes(buf, "little") > 0
-    finally:
-        os.close(fd)
 
 
 def test_sigusr1_prints_the_counters_and_the_collector_goes_on(rig: Rig) -> None:
@@ -248,10 +234,7 @@ def test_stdout_sink_writes_canonical_ndjson_and_rejections_to_stderr(tmp_path: 
 def test_query_prints_the_seed_queries_as_tables(rig: Rig) -> None:
     """CLI-3: `logduct query NAME` runs the named query of sql/queries.sql on the DSN given."""
     rig.collect()
-    tb = record(1, 0)
-    tb = Record(**{**{f: getattr(tb, f) for f in ("time", "application_name", "environment_name", "trace_id",
-                                                   "file_path", "host_ip")},
-                   "log_event": "login_error", "data": {"traceback": "Traceback (most recent call last)"}})
+    tb = replace(record(1, 0), log_event="login_error", data={"traceback": "Traceback (most recent call last)"})
     assert rig.emit([tb, record(1, 1)], "emitter").wait() == 0
     rig.wait_rows(2)
     done = Process([*REFERENCE, "query", "--dsn", rig.dsn, "with_traceback", "latest"], rig.tmp, "query")

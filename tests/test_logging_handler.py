@@ -11,17 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logduct.emitter import FifoEmitter
-from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF, FifoReader
-from logduct.framing import LineFramer
+from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF
 from logduct.logging_handler import LogductHandler, trace_id
 from logduct.record import Record, decode, encode
-from logduct_conformance.processes import wait_for
+from logduct_conformance.peers import RawFifoReader
 
 
 @pytest.fixture
-def wire(tmp_path: Path) -> Iterator[tuple[logging.Logger, FifoReader, LogductHandler]]:
+def wire(tmp_path: Path) -> Iterator[tuple[logging.Logger, RawFifoReader, LogductHandler]]:
     fifo = tmp_path / "logs.fifo"
-    reader = FifoReader(fifo)
+    reader = RawFifoReader(fifo)
     handler = LogductHandler(FifoEmitter(fifo), application_name="WebApp", environment_name="production",
                              host_ip="172.18.0.3")
     logger = logging.getLogger(f"test.{tmp_path.name}")
@@ -34,19 +33,11 @@ def wire(tmp_path: Path) -> Iterator[tuple[logging.Logger, FifoReader, LogductHa
     reader.close()
 
 
-def received(reader: FifoReader, n: int = 1) -> list[Record]:
-    framer = LineFramer()
-    lines: list[bytes] = []
-
-    def more() -> bool:
-        lines.extend(line for line in framer.feed(reader.read()) if isinstance(line, bytes))
-        return len(lines) >= n
-
-    wait_for(more, f"{n} records on the FIFO", timeout_s=10)
-    return [decode(line) for line in lines]
+def received(reader: RawFifoReader, n: int = 1) -> list[Record]:
+    return [decode(line) for line in reader.wait_lines(n, timeout_s=10)]
 
 
-def test_log_call_becomes_a_record_with_extra_fields_in_data(wire: tuple[logging.Logger, FifoReader,
+def test_log_call_becomes_a_record_with_extra_fields_in_data(wire: tuple[logging.Logger, RawFifoReader,
                                                                            LogductHandler]) -> None:
     """The message template is the event; extra= fields and the level go to data."""
     logger, reader, _ = wire
@@ -60,7 +51,7 @@ def test_log_call_becomes_a_record_with_extra_fields_in_data(wire: tuple[logging
         "level": "INFO", "logger": logger.name, "message": "login", "user": "Shawn Corey Carter", "age": 48}
 
 
-def test_exception_puts_a_traceback_in_data_for_the_seed_query(wire: tuple[logging.Logger, FifoReader,
+def test_exception_puts_a_traceback_in_data_for_the_seed_query(wire: tuple[logging.Logger, RawFifoReader,
                                                                              LogductHandler]) -> None:
     """logger.exception fills data.traceback, which the seed's with_traceback query selects."""
     logger, reader, _ = wire
@@ -73,7 +64,7 @@ def test_exception_puts_a_traceback_in_data_for_the_seed_query(wire: tuple[loggi
     assert record.data is not None and "KeyError: 'missing'" in str(record.data["traceback"])
 
 
-def test_trace_id_comes_from_the_context_variable(wire: tuple[logging.Logger, FifoReader, LogductHandler]) -> None:
+def test_trace_id_comes_from_the_context_variable(wire: tuple[logging.Logger, RawFifoReader, LogductHandler]) -> None:
     """Without extra trace_id, the context variable's value is used, and '-' without either."""
     logger, reader, _ = wire
     token = trace_id.set("bfb95991-ae1b-4f7b-bc11-024dc53b964f")
@@ -84,7 +75,7 @@ def test_trace_id_comes_from_the_context_variable(wire: tuple[logging.Logger, Fi
 
 
 def test_values_json_cannot_carry_become_strings_never_errors(
-        wire: tuple[logging.Logger, FifoReader, LogductHandler]) -> None:
+        wire: tuple[logging.Logger, RawFifoReader, LogductHandler]) -> None:
     """REC-10, REC-12, REC-13: objects, NaN, huge ints, NUL and surrogates are stored as strings."""
     logger, reader, _ = wire
     logger.warning("odd\x00 values %s", "arg", extra={"when": Path("/x"), "nan": float("nan"), "big": 10**30,
@@ -99,7 +90,7 @@ def test_values_json_cannot_carry_become_strings_never_errors(
 def test_record_too_large_for_one_write_is_cut_to_fit_and_marked(tmp_path: Path) -> None:
     """FIFO-2: a 10 KB message on a 512-byte profile is cut, marked logduct_truncated, and still sent."""
     fifo = tmp_path / "logs.fifo"
-    reader = FifoReader(fifo)
+    reader = RawFifoReader(fifo)
     emitter = FifoEmitter(fifo, pipe_buf=PORTABLE_PIPE_BUF)
     handler = LogductHandler(emitter, application_name="WebApp", environment_name="production")
     log = logging.LogRecord("big", logging.ERROR, __file__, 1, "x" * 10_000, None, None)

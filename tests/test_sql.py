@@ -16,6 +16,7 @@ from logduct import sqlfiles
 from logduct.record import Record, decode
 from logduct_conformance import load_vectors
 from logduct_conformance.compare import loads_stored_json, unmatched
+from logduct_conformance.processes import stored_records
 from logduct_conformance.strategies import records
 
 Conn = psycopg.Connection[Any]
@@ -34,13 +35,6 @@ def insert(conn: Conn, records: list[Record]) -> None:
         cur.executemany(INSERT, [(r.time, r.application_name, r.environment_name, r.log_event, r.trace_id,
                                   r.file_path, r.host_ip, None if r.data is None else Jsonb(r.data))
                                  for r in records])
-
-
-def stored(conn: Conn) -> list[Record]:
-    rows = conn.execute("SELECT time, application_name, environment_name, log_event, trace_id, file_path,"
-                        " host_ip, data FROM logs").fetchall()
-    return [Record(time=t, application_name=a, environment_name=e, log_event=ev, trace_id=tr, file_path=f,
-                   host_ip=ip, data=d) for t, a, e, ev, tr, f, ip, d in rows]
 
 
 @pytest.fixture
@@ -157,22 +151,22 @@ def test_rejected_table_takes_any_bytes(db: Conn) -> None:
     assert db.execute("SELECT rule, raw FROM logs_rejected").fetchone() == ("ENC-1", raw)
 
 
-def test_every_valid_vector_is_storable_in_one_batch(db: Conn) -> None:
+def test_every_valid_vector_is_storable_in_one_batch(db: Conn, pg_dsn: str) -> None:
     """What the reference accepts, PostgreSQL stores: all valid vectors in one transaction."""
     valid = [decode(v.line) for v in load_vectors() if v.verdict == "accept"]
     with db.transaction():
         insert(db, valid)
-    assert unmatched(valid, stored(db)) == ([], [])
+    assert unmatched(valid, stored_records(pg_dsn)) == ([], [])
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(records(), min_size=1, max_size=20))
-def test_generated_records_are_stored_as_they_are(db: Conn, batch: list[Record]) -> None:
+def test_generated_records_are_stored_as_they_are(db: Conn, pg_dsn: str, batch: list[Record]) -> None:
     """Any valid records go into PostgreSQL in one batch and come back equal (REC-6, PG-7)."""
     db.execute("TRUNCATE logs")
     with db.transaction():
         insert(db, batch)
-    assert unmatched(batch, stored(db)) == ([], [])
+    assert unmatched(batch, stored_records(pg_dsn)) == ([], [])
 
 
 SEED_TABLE = """

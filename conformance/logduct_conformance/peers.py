@@ -3,11 +3,16 @@ so that a check sees the wire, not an implementation's word for it."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import uuid
+from pathlib import Path
 
 import zmq
 
 from logduct.delivery import parse_ack, parse_message
+from logduct.fifo import FifoReader
+from logduct.framing import LineFramer
 
 from .processes import wait_for
 
@@ -62,3 +67,36 @@ class RawRouter:
     def close(self) -> None:
         self.socket.close()
         self.context.term()
+
+
+class RawFifoReader:
+    """The suite's own reader of a FIFO: what an emitter wrote, byte for byte, line by line."""
+
+    def __init__(self, path: Path, pipe_size: int | None = None) -> None:
+        self.reader = FifoReader(path)
+        if pipe_size is not None:  # a small pipe fills, and a full pipe is where bad writes show
+            fcntl.fcntl(self.reader.fileno(), fcntl.F_SETPIPE_SZ, pipe_size)
+        self.framer = LineFramer(1 << 20)  # longer than any limit: an oversize line is seen whole
+        self.lines: list[bytes] = []
+
+    def drain(self, at_most: int | None = None) -> list[bytes]:
+        """Read what the pipe holds (``at_most`` bytes, if given) and frame it."""
+        while chunk := (self.reader.read() if at_most is None else _read_some(self.reader.fileno(), at_most)):
+            self.lines += [line for line in self.framer.feed(chunk) if isinstance(line, bytes)]
+            if at_most is not None:
+                break
+        return self.lines
+
+    def wait_lines(self, n: int, timeout_s: float = 30) -> list[bytes]:
+        wait_for(lambda: len(self.drain()) >= n, f"{n} lines on the FIFO (have {len(self.lines)})", timeout_s)
+        return self.lines
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _read_some(fd: int, size: int) -> bytes:
+    try:
+        return os.read(fd, size)
+    except BlockingIOError:
+        return b""

@@ -7,10 +7,12 @@ what it was waiting for, with whatever the process printed.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +51,17 @@ def fifo_has_reader(path: str | os.PathLike[str]) -> bool:
         raise
     os.close(fd)
     return True
+
+
+def unread_bytes(fifo: Path) -> int:
+    """How many bytes wait in the FIFO's pipe."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        buf = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, buf)
+        return int.from_bytes(buf, "little")
+    finally:
+        os.close(fd)
 
 
 class Process:

@@ -76,6 +76,10 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def _staging(table: str) -> sql.Identifier:
+    return sql.Identifier(f"{table}_incoming")
+
+
 def _key(delivery: Delivery | None) -> tuple[UUID | None, int | None]:
     return (None, None) if delivery is None else (delivery.session, delivery.seq)
 
@@ -103,6 +107,9 @@ class PostgresSink:
                     # Collectors starting together would race on CREATE ... IF NOT EXISTS.
                     conn.execute("SELECT pg_advisory_xact_lock(hashtext('logduct schema'))")
                     conn.execute(sqlfiles.schema())
+                for table in ("logs", "logs_rejected"):  # staging for keyed rows, once per connection
+                    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
+                                         " ON COMMIT DELETE ROWS").format(_staging(table), sql.Identifier(table)))
                 return conn
             except psycopg.OperationalError as error:
                 if first:  # a wrong DSN at start is the operator's to fix, not a wait
@@ -160,9 +167,7 @@ class PostgresSink:
         if not keyed:
             self._copy_into(sql.Identifier(table), names, rows)
             return len(rows)
-        staging = sql.Identifier(f"{table}_incoming")
-        self._conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
-                                   " ON COMMIT DELETE ROWS").format(staging, sql.Identifier(table)))
+        staging = _staging(table)
         self._copy_into(staging, names, rows)
         # No conflict target: the delivery key's unique index may also hold the partition key (time)
         # or Citus's distribution column (trace_id), which a resent record repeats (docs/scaling.md).

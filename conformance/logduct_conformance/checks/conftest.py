@@ -3,70 +3,23 @@ SPEC.md section 9 says and looked at from the outside: the bytes on the wire, th
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import termios
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from logduct.fifo import FifoReader
-from logduct.framing import LineFramer
 from logduct.record import Record, decode
 from logduct_conformance.compare import loads_stored_json
+from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process, fifo_has_reader, stored_records, wait_for
 
 #: Generated inputs per check: each example starts processes, so the ci profile keeps them few.
 EXAMPLES = 40 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 4
 _RULE_ID = re.compile(r"\b(?:REC|ENC|EMIT|FIFO|ZMQ|COL|PG|VER|CLI)-\d+\b")
-
-
-class RawFifoReader:
-    """The suite's own reader of a FIFO: what an emitter wrote, byte for byte, line by line."""
-
-    def __init__(self, path: Path, pipe_size: int | None = None) -> None:
-        self.reader = FifoReader(path)
-        if pipe_size is not None:  # a small pipe fills, and a full pipe is where bad writes show
-            fcntl.fcntl(self.reader.fileno(), fcntl.F_SETPIPE_SZ, pipe_size)
-        self.framer = LineFramer(1 << 20)  # longer than any limit: an oversize line is seen whole
-        self.lines: list[bytes] = []
-
-    def drain(self, at_most: int | None = None) -> list[bytes]:
-        """Read what the pipe holds (``at_most`` bytes, if given) and frame it."""
-        while chunk := (self.reader.read() if at_most is None else _read_some(self.reader.fileno(), at_most)):
-            self.lines += [line for line in self.framer.feed(chunk) if isinstance(line, bytes)]
-            if at_most is not None:
-                break
-        return self.lines
-
-    def wait_lines(self, n: int, timeout_s: float = 30) -> list[bytes]:
-        wait_for(lambda: len(self.drain()) >= n, f"{n} lines on the FIFO (have {len(self.lines)})", timeout_s)
-        return self.lines
-
-    def close(self) -> None:
-        self.reader.close()
-
-
-def _read_some(fd: int, size: int) -> bytes:
-    try:
-        return os.read(fd, size)
-    except BlockingIOError:
-        return b""
-
-
-def unread_bytes(fifo: Path) -> int:
-    """How many bytes wait in the FIFO's pipe."""
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        buf = bytearray(4)
-        fcntl.ioctl(fd, termios.FIONREAD, buf)
-        return int.from_bytes(buf, "little")
-    finally:
-        os.close(fd)
 
 
 class CollectorUnderTest:

@@ -6,6 +6,7 @@ import os
 import signal
 import stat
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ from logduct.record import Record, encode
 from logduct_conformance import load_vectors
 from logduct_conformance.compare import loads_stored_json, unmatched
 from logduct_conformance.plugin import Implementation
-from logduct_conformance.processes import Process, delivery_report, wait_for
+from logduct_conformance.processes import Process, delivery_report, unread_bytes, wait_for
 from logduct_conformance.strategies import FAULTS, faulty_lines, records, spellings
 
-from .conftest import EXAMPLES, CollectorUnderTest, unread_bytes
+from .conftest import EXAMPLES, CollectorUnderTest
 
 pytestmark = pytest.mark.needs("collector", "fifo", "sink")
 
@@ -31,10 +32,9 @@ START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def record(n: int, **fields: Any) -> Record:
-    values: dict[str, Any] = {"time": START + timedelta(seconds=n), "application_name": "app",
-                              "environment_name": "conformance", "log_event": "request", "trace_id": f"r-{n}",
-                              "file_path": "/check.py", "host_ip": "127.0.0.1", "data": {"n": n}}
-    return Record(**{**values, **fields})
+    return replace(Record(time=START + timedelta(seconds=n), application_name="app", environment_name="conformance",
+                          log_event="request", trace_id=f"r-{n}", file_path="/check.py", host_ip="127.0.0.1",
+                          data={"n": n}), **fields)
 
 
 @pytest.mark.rules("REC-1", "REC-2", "REC-5", "REC-6", "REC-8", "REC-9", "REC-10", "REC-12", "REC-13", "ENC-1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,23 +15,22 @@ from hypothesis import strategies as st
 from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF
 from logduct.record import Record, decode, encode
 from logduct_conformance import load_vectors
+from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.plugin import Implementation
-from logduct_conformance.processes import Process, wait_for
+from logduct_conformance.processes import Process, unread_bytes, wait_for
 from logduct_conformance.strategies import records, spellings
 
-from .conftest import EXAMPLES, RawFifoReader, unread_bytes
+from .conftest import EXAMPLES
 
 pytestmark = pytest.mark.needs("emitter", "fifo")
 
 
 def padded(n: int, size: int, name: str = "app") -> Record:
     """Record ``n`` whose canonical line is exactly ``size`` bytes, LF included."""
-    base = decode(load_vectors()[0].line)
-    record = Record(time=base.time, application_name=name, environment_name="conformance", log_event="pad",
-                    trace_id=f"{name}-{n}", file_path="/check.py", host_ip="127.0.0.1", data={"pad": ""})
-    pad = size - len(encode(record))
-    return Record(time=record.time, application_name=name, environment_name="conformance", log_event="pad",
-                  trace_id=f"{name}-{n}", file_path="/check.py", host_ip="127.0.0.1", data={"pad": "x" * pad})
+    record = Record(time=decode(load_vectors()[0].line).time, application_name=name, environment_name="conformance",
+                    log_event="pad", trace_id=f"{name}-{n}", file_path="/check.py", host_ip="127.0.0.1",
+                    data={"pad": ""})
+    return replace(record, data={"pad": "x" * (size - len(encode(record)))})
 
 
 def emit(implementation: Implementation, fifo: Path, data: bytes, name: str, *extra: str) -> Process:
@@ -69,10 +69,7 @@ def test_emitter_writes_each_record_as_one_canonical_line_in_order(
         implementation: Implementation, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     """Records given in any legal spelling come out as their canonical lines, one each, in order."""
     batch = data.draw(st.lists(records(), min_size=1, max_size=20))
-    for i, record in enumerate(batch):  # a trace id of its own, so that order can be told
-        batch[i] = Record(**{**{f: getattr(record, f) for f in ("time", "application_name", "environment_name",
-                                                                 "log_event", "file_path", "host_ip", "data")},
-                             "trace_id": f"order-{i}"})
+    batch = [replace(r, trace_id=f"order-{i}") for i, r in enumerate(batch)]  # so that order can be told
     batch = [r for r in batch if len(encode(r)) <= PIPE_BUF]
     folder = tmp_path_factory.mktemp("emit")
     reader = RawFifoReader(folder / "logs.fifo")
