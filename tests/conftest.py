@@ -4,6 +4,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from logduct_conformance.processes import no_leftover_processes  # noqa: F401 (an autouse fixture)
+
 pytest_plugins = ["logduct_conformance.postgres"]
 
 # HYPOTHESIS_PROFILE picks one: "ci" (default, fast), "thorough" (many more examples).

@@ -15,11 +15,12 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
+import pytest
 
 from logduct.record import Record
 
@@ -67,6 +68,9 @@ def unread_bytes(fifo: Path) -> int:
 class Process:
     """A command run for a check, its output in files so that a full pipe never stalls it."""
 
+    #: Every process started, so that a test's leftovers can be killed (``kill_started_since``).
+    started: ClassVar[list[Process]] = []
+
     def __init__(self, args: Sequence[str], workdir: Path, name: str, stdin: bytes | None = None,
                  lines_per_s: float | None = None, keep_stdin_open: bool = False) -> None:
         self.args = list(args)
@@ -76,6 +80,7 @@ class Process:
             piped = stdin is not None or keep_stdin_open
             self.popen = subprocess.Popen(self.args, stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
                                           stdout=out, stderr=err)
+        Process.started.append(self)
         if stdin is not None:
             # From a thread: an emitter with no collector yet stops reading once its queue is full.
             threading.Thread(target=self._feed, args=(stdin, lines_per_s), daemon=True).start()
@@ -134,6 +139,21 @@ class Process:
         if self.popen.poll() is None:
             self.popen.kill()
             self.popen.wait()
+
+
+def kill_started_since(count: int) -> None:
+    """Kill the processes started after the first ``count``: nothing a test started outlives it."""
+    for process in Process.started[count:]:
+        process.kill()
+    del Process.started[count:]
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """Autouse where imported: whatever a test started and left running is killed after it."""
+    count = len(Process.started)
+    yield
+    kill_started_since(count)
 
 
 def stored_records(dsn: str) -> list[Record]:

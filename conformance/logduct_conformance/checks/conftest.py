@@ -15,7 +15,13 @@ from logduct.record import Record, decode
 from logduct_conformance.compare import loads_stored_json
 from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.plugin import Implementation
-from logduct_conformance.processes import Process, fifo_has_reader, stored_records, wait_for
+from logduct_conformance.processes import (
+    Process,
+    fifo_has_reader,
+    no_leftover_processes,  # noqa: F401 (an autouse fixture)
+    stored_records,
+    wait_for,
+)
 
 #: Generated inputs per check: each example starts processes, so the ci profile keeps them few.
 EXAMPLES = 40 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 4
