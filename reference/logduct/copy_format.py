@@ -8,10 +8,10 @@ is written as ``\\\\``, ``\\n``, ``\\r``, ``\\t``. Values never hold U+0000 (REC
 
 from __future__ import annotations
 
-import json
+import re
 from uuid import UUID
 
-from .record import Record, escape_unstorable
+from .record import JSON_ENCODER, Record, escape_unstorable
 from .rfc3339 import format_utc
 
 #: The columns ``logs_row`` fills, in its order.
@@ -21,6 +21,7 @@ LOGS_COLUMNS = ("time", "application_name", "environment_name", "log_event", "tr
 REJECTED_COLUMNS = ("transport", "source", "rule", "reason", "raw", "emitter_session", "emitter_seq")
 
 NULL = "\\N"
+_SPECIAL = re.compile("[\\\\\n\r\t]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
@@ -32,11 +33,13 @@ def escape(value: str) -> str:
 def logs_row(record: Record, session: UUID | None = None, seq: int | None = None) -> str:
     """One COPY line for ``logs``; ``session`` and ``seq`` are the ZeroMQ delivery key (ZMQ-3)."""
     # JSON escapes every control character, so only its backslashes need doubling for COPY.
-    data = NULL if record.data is None else json.dumps(
-        record.data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("\\", "\\\\")
+    data = NULL if record.data is None else JSON_ENCODER.encode(record.data).replace("\\", "\\\\")
+    texts: tuple[str, ...] = (record.application_name, record.environment_name, record.log_event,
+                              record.trace_id, record.file_path)
+    if _SPECIAL.search("".join(texts)):  # one search for all five: escaping is rarely needed
+        texts = tuple(map(escape, texts))
     return "\t".join((
-        format_utc(record.time), escape(record.application_name), escape(record.environment_name),
-        escape(record.log_event), escape(record.trace_id), escape(record.file_path), record.host_ip, data,
+        format_utc(record.time), *texts, record.host_ip, data,
         NULL if session is None else str(session), NULL if seq is None else str(seq),
     )) + "\n"
 

@@ -40,7 +40,8 @@ FIELDS = ("time", "application_name", "environment_name", "log_event", "trace_id
           "host_ip", "data")
 TEXT_FIELDS = ("application_name", "environment_name", "log_event", "trace_id", "file_path")
 _REQUIRED = frozenset(FIELDS) - {"data"}
-_ALLOWED = frozenset(FIELDS) | {"v"}
+_ALL_FIELDS = frozenset(FIELDS)
+_ALLOWED = _ALL_FIELDS | {"v"}
 
 # REC-12: U+0000 and surrogates (only a \u escape can produce one; UTF-8 cannot carry them).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -66,12 +67,13 @@ class Record:
         if self.time.utcoffset() is None:
             # REC-5: a time without an offset names no instant.
             raise ProtocolError("REC-5", "no UTC offset (naive datetime)", field="time", value=self.time)
-        try:
-            utc = self.time.astimezone(rfc3339.UTC)
-        except OverflowError:
-            raise ProtocolError("REC-7", "instant outside 0001-01-01 to 9999-12-31 UTC",
-                                field="time", value=self.time) from None
-        object.__setattr__(self, "time", utc)
+        if self.time.tzinfo is not rfc3339.UTC:
+            try:
+                utc = self.time.astimezone(rfc3339.UTC)
+            except OverflowError:
+                raise ProtocolError("REC-7", "instant outside 0001-01-01 to 9999-12-31 UTC",
+                                    field="time", value=self.time) from None
+            object.__setattr__(self, "time", utc)
         for name in TEXT_FIELDS:
             _check_text(name, getattr(self, name))
         object.__setattr__(self, "host_ip", canonical_ip(self.host_ip))
@@ -174,21 +176,22 @@ def from_mapping(obj: object) -> Record:
     """The Record a parsed JSON value describes, or the first rule it breaks (REC-1 to REC-3, VER)."""
     if not isinstance(obj, Mapping):
         raise ProtocolError("REC-1", f"a record must be a JSON object, not {_json_type(obj)}", value=obj)
-    unknown = obj.keys() - _ALLOWED
-    if unknown:
-        raise ProtocolError("REC-3", "unknown member; put application fields inside data",
-                            field=min(unknown), value=obj[min(unknown)])
-    missing = _REQUIRED - obj.keys()
-    if missing:
-        raise ProtocolError("REC-2", "required member is missing", field=min(missing))
-    if "v" in obj:
-        _check_version(obj["v"])
+    if obj.keys() != _ALL_FIELDS:  # the common case, every field once and no v, decided in one comparison
+        unknown = obj.keys() - _ALLOWED
+        if unknown:
+            raise ProtocolError("REC-3", "unknown member; put application fields inside data",
+                                field=min(unknown), value=obj[min(unknown)])
+        missing = _REQUIRED - obj.keys()
+        if missing:
+            raise ProtocolError("REC-2", "required member is missing", field=min(missing))
+        if "v" in obj:
+            _check_version(obj["v"])
     when = obj["time"]
     if not isinstance(when, str):
         raise ProtocolError("REC-5", f"must be a string, not {_json_type(when)}", field="time", value=when)
-    fields: dict[str, Any] = {name: obj[name] for name in FIELDS if name in obj}
-    fields["time"] = rfc3339.parse(when)
-    return Record(**fields)
+    return Record(time=rfc3339.parse(when), application_name=obj["application_name"],
+                  environment_name=obj["environment_name"], log_event=obj["log_event"], trace_id=obj["trace_id"],
+                  file_path=obj["file_path"], host_ip=obj["host_ip"], data=obj.get("data"))
 
 
 def _check_version(version: object) -> None:
@@ -216,8 +219,7 @@ def decode(line: bytes) -> Record:
                             value=body[max(0, error.start - 8):error.start + 8]) from None
     _check_nesting(body)
     try:
-        obj = json.loads(text, object_pairs_hook=_object_without_duplicates,
-                         parse_constant=_refuse_constant)
+        obj = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise ProtocolError("ENC-2", f"not one JSON text: {error.msg} at character {error.pos}",
                             value=text) from None
@@ -263,6 +265,13 @@ def _refuse_constant(name: str) -> None:
     raise ProtocolError("REC-13", f"{name} is not a JSON number", value=name)
 
 
+# Made once: json.loads and json.dumps with options build a new decoder or encoder at every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant)
+# ensure_ascii=False writes characters as UTF-8 and escapes only '"', '\' and U+0000-U+001F,
+# with the short forms where they exist and lower-case \u00XX otherwise: ENC-5 item 5.
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode(record: Record) -> bytes:
     """The canonical line of ``record``, LF included (ENC-5)."""
     obj = {
@@ -275,10 +284,7 @@ def encode(record: Record) -> bytes:
         "host_ip": record.host_ip,
         "data": record.data,
     }
-    # ensure_ascii=False writes characters as UTF-8 and escapes only '"', '\' and U+0000-U+001F,
-    # with the short forms where they exist and lower-case \u00XX otherwise: ENC-5 item 5.
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.encode() + b"\n"
+    return JSON_ENCODER.encode(obj).encode() + b"\n"
 
 
 def _json_type(value: object) -> str:

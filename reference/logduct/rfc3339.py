@@ -31,6 +31,10 @@ _FULL_DATE = r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
 _PARTIAL_TIME = r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]+))?"
 _TIME_OFFSET = r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<offset_hour>[0-9]{2}):(?P<offset_minute>[0-9]{2}))"
 _DATE_TIME = re.compile(f"{_FULL_DATE}[Tt]{_PARTIAL_TIME}{_TIME_OFFSET}")
+# The canonical spelling (ENC-5 item 3), which nearly every record uses: within it, only the ranges
+# are left to check, and datetime.fromisoformat checks them in C ten times faster (year 0, hour 24,
+# second 60 and the like fall back to the full parse, which names the fault).
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 # The same without the offset, only to say precisely what is wrong with a common mistake.
 _LOCAL_DATE_TIME = re.compile(f"{_FULL_DATE}[Tt ]{_PARTIAL_TIME}")
 
@@ -41,6 +45,11 @@ _MICROSECOND_DIGITS = 6
 
 def parse(text: str) -> datetime:
     """Return the instant ``text`` names, in UTC, truncated to microseconds (REC-6)."""
+    if _CANONICAL.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text[:-1] + "+00:00")  # tzinfo is UTC itself; replace() is slower
+        except ValueError:
+            pass
     match = _DATE_TIME.fullmatch(text)
     if match is None:
         if _LOCAL_DATE_TIME.fullmatch(text):
@@ -79,8 +88,10 @@ def parse(text: str) -> datetime:
 def format_utc(instant: datetime) -> str:
     """The canonical spelling of ENC-5 item 3: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
 
-    Formatted by hand: ``strftime("%Y")`` does not pad years before 1000 on glibc.
+    Not ``strftime("%Y")``, which does not pad years before 1000 on glibc; ``isoformat`` does, and is
+    the fastest way there is, though it leaves out a fraction of zero.
     """
-    t = instant.astimezone(UTC)
-    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T"
-            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}Z")
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    text = instant.isoformat()[:-6]  # without "+00:00"
+    return f"{text}Z" if instant.microsecond else f"{text}.000000Z"
