@@ -21,6 +21,7 @@ import math
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from .emitter import FifoEmitter
@@ -52,13 +53,13 @@ class LogductHandler(logging.Handler):
                  host_ip: str = "127.0.0.1", level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self.emitter = emitter
-        self.application_name = application_name
-        self.environment_name = environment_name
+        self.application_name = _text_field(application_name)
+        self.environment_name = _text_field(environment_name)
         self.host_ip = host_ip
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.emitter.send(self.to_record(record))
+            self.emitter.send_line(self.to_line(record))
         except Exception:
             self.handleError(record)  # logging's own policy: never raise into the application
 
@@ -66,7 +67,17 @@ class LogductHandler(logging.Handler):
         self.emitter.close()
         super().close()
 
+    def to_line(self, log: logging.LogRecord) -> bytes:
+        """The canonical line of ``to_record``, encoded once when it fits, as it nearly always does."""
+        record = self._record(log)
+        line = encode(record)
+        return line if len(line) <= self.emitter.max_line_bytes else encode(_fit(record, self.emitter.max_line_bytes))
+
     def to_record(self, log: logging.LogRecord) -> Record:
+        """The logduct record of a ``logging`` record, cut to fit one atomic FIFO write (FIFO-2)."""
+        return _fit(self._record(log), self.emitter.max_line_bytes)
+
+    def _record(self, log: logging.LogRecord) -> Record:
         extra = {key: value for key, value in vars(log).items() if key not in _STANDARD}
         event = extra.pop("log_event", None) or log.msg
         trace = extra.pop("trace_id", None) or trace_id.get() or "-"
@@ -76,19 +87,22 @@ class LogductHandler(logging.Handler):
             data["traceback"] = (self.formatter or _FORMATTER).formatException(log.exc_info)
         if log.stack_info:
             data["stack"] = log.stack_info
-        record = Record(
+        return Record(
             time=datetime.fromtimestamp(log.created, timezone.utc),
-            application_name=_text_field(self.application_name),
-            environment_name=_text_field(self.environment_name),
+            application_name=self.application_name, environment_name=self.environment_name,
             log_event=_text_field(event), trace_id=_text_field(trace), file_path=_text_field(log.pathname),
             host_ip=self.host_ip, data={escape_unstorable(str(k)): _jsonable(v, depth=2) for k, v in data.items()},
         )
-        return _fit(record, self.emitter.max_line_bytes)
 
 
 def _text_field(value: object) -> str:
     """REC-8: a non-empty string of at most 1,024 bytes, cut at a character boundary."""
-    return _cut(escape_unstorable(str(value)), MAX_TEXT_FIELD_BYTES) or "-"
+    return _text_field_of(value) if type(value) is str else _text_field_of(str(value))
+
+
+@lru_cache(maxsize=1024)  # the same few messages, source files and trace ids come again and again
+def _text_field_of(text: str) -> str:
+    return _cut(escape_unstorable(text), MAX_TEXT_FIELD_BYTES) or "-"
 
 
 def _jsonable(value: object, depth: int) -> JSONValue:
