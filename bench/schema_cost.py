@@ -15,16 +15,15 @@ import shutil
 import statistics
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
 
 from logduct import copy_format, sqlfiles
 from logduct.embedded import embedded_dsn
-from logduct.record import Record
+
+from .records import copy_rows
 
 #: The obvious choice: an index on each column a seed query filters or sorts on, GIN for data.
 OBVIOUS_INDEXES = [
@@ -34,27 +33,6 @@ OBVIOUS_INDEXES = [
     "CREATE INDEX ON logs (log_event, time)",
     "CREATE INDEX ON logs USING gin (data)",
 ]
-
-
-def rows(n: int) -> list[str]:
-    """COPY lines of ``n`` records like the seed's: a login a microsecond, trace ids scattered as random
-    UUIDs are, 1 in 10 a login_error, 1 in 100 with a traceback."""
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    out = []
-    for i in range(n):
-        data: dict[str, object] = {"user": "Shawn Corey Carter", "age": 48, "email": "someemail@email.com"}
-        if i % 100 == 0:
-            data["traceback"] = "Traceback (most recent call last): ..."
-        out.append(copy_format.logs_row(Record(
-            time=start + timedelta(microseconds=i), application_name="WebApp", environment_name="production",
-            log_event="login_error" if i % 10 == 0 else "login", trace_id=str(uuid.UUID(int=_scatter(i))),
-            file_path="/usr/src/app/login.py", host_ip=f"172.18.0.{i % 16}", data=data)))
-    return out
-
-
-def _scatter(i: int) -> int:
-    """A 128-bit number that looks random and is the same in every run (a multiplicative hash)."""
-    return (i * 0x9E3779B97F4A7C15_F39CC0605CEDC835) % 2**128
 
 
 def schema_without_indexes() -> str:
@@ -67,11 +45,11 @@ def ingest(conn: psycopg.Connection[tuple[object, ...]], setup: list[str], lines
     conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
     for statement in setup:
         conn.execute(statement)
-    statement = psycopg.sql.SQL("COPY logs ({}) FROM STDIN").format(
+    copy_statement = psycopg.sql.SQL("COPY logs ({}) FROM STDIN").format(
         psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, copy_format.LOGS_COLUMNS)))
     began = time.perf_counter()
     for first in range(0, len(lines), batch):
-        with conn.transaction(), conn.cursor().copy(statement) as copy:
+        with conn.transaction(), conn.cursor().copy(copy_statement) as copy:
             copy.write("".join(lines[first:first + batch]))
     return len(lines) / (time.perf_counter() - began)
 
@@ -83,7 +61,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each variant, interleaved; the median counts")
     parser.add_argument("--dsn")
     args = parser.parse_args()
-    lines = rows(args.rows)
+    lines = copy_rows(args.rows)
     with ExitStack() as stack:
         dsn = args.dsn or stack.enter_context(embedded_dsn(_scratch_dir(stack)))
         with psycopg.connect(dsn, autocommit=True) as conn:

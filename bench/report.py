@@ -1,0 +1,156 @@
+"""What a run of ``python -m bench`` found: the table, the targets as ratios, JSON and the chart."""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from logduct.tables import format_table
+
+#: Name and unit of each figure, in the order of the table.
+FIGURES = {
+    "copy_limit": ("COPY limit: pre-formatted rows into logs, schema indexes", "records/s"),
+    "raw_fifo": ("raw FIFO: one write() a line, a reader counting lines", "records/s"),
+    "raw_zmq": ("raw ZeroMQ: DEALER -> ROUTER, a line a message, no ack", "records/s"),
+    "fifo_end_to_end": ("logduct FIFO: emitters -> collector -> committed rows", "records/s"),
+    "zmq_end_to_end": ("logduct ZeroMQ: emitters -> collector -> committed, acked", "records/s"),
+    "seed_fifo": ("seed FIFO: open/write/close a record, INSERT row by row", "records/s"),
+    "seed_fifo_lost_percent": ("seed FIFO: records never stored", "%"),
+    "seed_zmq": ("seed ZeroMQ: DEALER send loop -> ROUTER, nothing stored", "records/s"),
+    "handler_us_logduct": ("log.info() through logduct's LogductHandler (FIFO)", "us/call"),
+    "handler_us_file": ("log.info() through stdlib logging.FileHandler", "us/call"),
+    "fifo_latency_p50_ms": ("FIFO emit -> committed row, p50", "ms"),
+    "fifo_latency_p99_ms": ("FIFO emit -> committed row, p99", "ms"),
+    "zmq_latency_p50_ms": ("ZeroMQ emit -> committed row, p50", "ms"),
+    "zmq_latency_p99_ms": ("ZeroMQ emit -> committed row, p99", "ms"),
+    "fifo_collector_rss_mb": ("FIFO collector peak RSS at full load", "MB"),
+    "zmq_collector_rss_mb": ("ZeroMQ collector peak RSS at full load", "MB"),
+    "fifo_cpu_us_emitters": ("FIFO CPU per record: emitters", "us"),
+    "fifo_cpu_us_collector": ("FIFO CPU per record: collector", "us"),
+    "fifo_cpu_us_postgres": ("FIFO CPU per record: PostgreSQL backend", "us"),
+    "zmq_cpu_us_emitters": ("ZeroMQ CPU per record: emitters", "us"),
+    "zmq_cpu_us_collector": ("ZeroMQ CPU per record: collector", "us"),
+    "zmq_cpu_us_postgres": ("ZeroMQ CPU per record: PostgreSQL backend", "us"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure, or its ratio to a baseline figure of the same run, against the issue's target."""
+
+    label: str
+    figure: str
+    baseline: str | None
+    at_least: bool  # True: the value must reach the limit; False: stay under it
+    limit: float
+
+    def value(self, figures: dict[str, float]) -> float | None:
+        if self.figure not in figures or (self.baseline and not figures.get(self.baseline)):
+            return None
+        return figures[self.figure] / figures[self.baseline] if self.baseline else figures[self.figure]
+
+    def met(self, figures: dict[str, float]) -> bool | None:
+        value = self.value(figures)
+        return None if value is None else (operator.ge if self.at_least else operator.le)(value, self.limit)
+
+
+TARGETS = [
+    Target("FIFO end to end / COPY limit", "fifo_end_to_end", "copy_limit", True, 0.7),
+    Target("ZeroMQ end to end / COPY limit", "zmq_end_to_end", "copy_limit", True, 0.7),
+    Target("FIFO end to end / seed FIFO row by row", "fifo_end_to_end", "seed_fifo", True, 10),
+    Target("ZeroMQ end to end / seed FIFO row by row", "zmq_end_to_end", "seed_fifo", True, 10),
+    Target("LogductHandler / FileHandler, per call", "handler_us_logduct", "handler_us_file", False, 1.5),
+    Target("FIFO p99 emit -> committed at 10,000/s (ms)", "fifo_latency_p99_ms", None, False, 250),
+    Target("ZeroMQ p99 emit -> committed at 10,000/s (ms)", "zmq_latency_p99_ms", None, False, 250),
+    Target("FIFO collector peak RSS (MB)", "fifo_collector_rss_mb", None, False, 150),
+    Target("ZeroMQ collector peak RSS (MB)", "zmq_collector_rss_mb", None, False, 150),
+]
+#: Not targets, but what each end-to-end figure makes of its transport's raw limit.
+SHARES = [
+    Target("FIFO end to end / raw FIFO", "fifo_end_to_end", "raw_fifo", True, 0),
+    Target("ZeroMQ end to end / raw ZeroMQ", "zmq_end_to_end", "raw_zmq", True, 0),
+]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def table(figures: dict[str, float]) -> str:
+    rows: list[tuple[object, ...]] = [(label, _number(figures[key]), unit)
+                                      for key, (label, unit) in FIGURES.items() if key in figures]
+    text = format_table(["measure", "value", "unit"], rows)
+    checks: list[tuple[object, ...]] = []
+    for target in TARGETS + SHARES:
+        value = target.value(figures)
+        if value is None:
+            continue
+        met = target.met(figures)
+        goal = "" if not target.limit else f"{'>=' if target.at_least else '<='} {target.limit:g}"
+        checks.append((target.label, _number(value), goal,
+                       "" if not target.limit else "met" if met else "MISSED"))
+    return text + "\n\n" + format_table(["ratio or figure", "value", "target", ""], checks)
+
+
+def write_json(path: Path, machine: dict[str, Any], mode: str, runs: list[dict[str, float]],
+               figures: dict[str, float]) -> None:
+    targets = [{"target": t.label, "value": t.value(figures), "limit": t.limit,
+                "at_least": t.at_least, "met": t.met(figures)} for t in TARGETS]
+    path.write_text(json.dumps({"machine": machine, "mode": mode, "figures": figures, "runs": runs,
+                                "units": {key: unit for key, (_, unit) in FIGURES.items()},
+                                "targets": targets}, indent=2) + "\n")
+
+
+def write_chart(path: Path, figures: dict[str, float], title: str) -> None:
+    """Four panels: throughput, cost per log call, latency, and where each record's CPU time goes."""
+    import matplotlib  # only here: the rest of the bench runs without it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ((rates, calls), (latencies, cpu)) = plt.subplots(2, 2, figsize=(13, 8.5))
+    fig.suptitle(title, fontsize=10)
+    names = {"copy_limit": "COPY limit", "raw_fifo": "raw FIFO", "raw_zmq": "raw ZeroMQ",
+             "fifo_end_to_end": "logduct FIFO", "zmq_end_to_end": "logduct ZeroMQ (acked)",
+             "seed_fifo": "seed FIFO (row by row)", "seed_zmq": "seed ZeroMQ (not stored)"}
+    shown = [key for key in names if key in figures]
+    colours = ["#1f77b4" if key.startswith(("logduct", "fifo_", "zmq_")) else
+               "#999999" if key.startswith("seed") else "#ff7f0e" for key in shown]
+    rates.barh([names[k] for k in shown], [figures[k] for k in shown], color=colours)
+    rates.set_xscale("log")
+    rates.invert_yaxis()
+    rates.set_xlabel("records/s (log scale)")
+    rates.set_title("Throughput: limits (orange), logduct (blue), seeds (grey)")
+    for i, key in enumerate(shown):
+        rates.annotate(f" {figures[key]:,.0f}", (figures[key], i), va="center", fontsize=8)
+
+    per_call = {"LogductHandler": "handler_us_logduct", "FileHandler": "handler_us_file"}
+    calls.bar(list(per_call), [figures.get(k, 0) for k in per_call], color=["#1f77b4", "#ff7f0e"])
+    calls.set_ylabel("microseconds per log.info()")
+    calls.set_title("Cost of one log call to the application")
+
+    kinds = ["fifo", "zmq"]
+    width = 0.35
+    for offset, quantile in ((-width / 2, "p50"), (width / 2, "p99")):
+        latencies.bar([i + offset for i in range(2)], [figures.get(f"{k}_latency_{quantile}_ms", 0) for k in kinds],
+                      width, label=quantile)
+    latencies.axhline(250, color="red", linestyle="--", linewidth=1, label="target p99 250 ms")
+    latencies.set_xticks(range(2), ["FIFO", "ZeroMQ"])
+    latencies.set_ylabel("ms, emit -> committed row")
+    latencies.set_title("Latency at 10,000 records/s")
+    latencies.legend()
+
+    bottom = [0.0, 0.0]
+    for part in ("emitters", "collector", "postgres"):
+        values = [figures.get(f"{k}_cpu_us_{part}", 0) for k in kinds]
+        cpu.bar(["FIFO", "ZeroMQ"], values, bottom=bottom, label=part)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    cpu.set_ylabel("CPU microseconds per record")
+    cpu.set_title("Where each record's CPU time goes, end to end")
+    cpu.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,186 @@
+"""The benchmark's processes: logduct's emitters, raw transport peers, and the seeds' patterns.
+
+    python -m bench.workers KIND ARG...
+
+Every worker prepares its records first, prints ``ready``, waits for a line on stdin, then runs
+and prints one JSON object of figures. The parent starts the clock when it says go, so that
+preparing the records is never counted, and all workers of a run start together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import psycopg
+import zmq
+
+from logduct.emitter import FifoEmitter, Overflow
+from logduct.zmq_emitter import ZmqEmitter
+
+from .records import lines, record, records
+
+Worker = Callable[..., dict[str, float]]
+WORKERS: dict[str, Worker] = {}
+
+
+def worker(function: Worker) -> Worker:
+    WORKERS[function.__name__.replace("_", "-")] = function
+    return function
+
+
+def _ready() -> float:
+    """Say ready, wait for go; the CPU time used so far, not to be counted."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+    return _cpu_s()
+
+
+@worker
+def logduct_fifo(path: str, count: str, first: str) -> dict[str, float]:
+    """An application sending records through logduct's FIFO emitter (encoding included)."""
+    batch = records(int(count), int(first))
+    emitter = FifoEmitter(path, overflow=Overflow.BLOCK)
+    cpu = _ready()
+    began = time.perf_counter()
+    for r in batch:
+        emitter.send(r)
+    lost = emitter.close(timeout_s=None)
+    return {"seconds": time.perf_counter() - began, "lost": lost, "cpu": _cpu_s() - cpu}
+
+
+@worker
+def logduct_zmq(endpoint: str, count: str, first: str) -> dict[str, float]:
+    """An application sending records through logduct's ZeroMQ emitter; done when all are acknowledged."""
+    batch = records(int(count), int(first))
+    emitter = ZmqEmitter(endpoint, overflow=Overflow.BLOCK)
+    cpu = _ready()
+    began = time.perf_counter()
+    for r in batch:
+        emitter.send(r)
+    lost = emitter.close(timeout_s=None)
+    return {"seconds": time.perf_counter() - began, "lost": lost, "cpu": _cpu_s() - cpu}
+
+
+@worker
+def paced(transport: str, where: str, rate: str, seconds: str) -> dict[str, float]:
+    """Records stamped with the time they are sent, at a fixed rate: for latency to the committed row."""
+    emitter = (FifoEmitter(where) if transport == "fifo" else ZmqEmitter(where))
+    per_tick, tick_s = max(1, int(rate) // 1000), max(1, int(rate) // 1000) / int(rate)
+    total = int(float(seconds) * int(rate))
+    _ready()
+    began = time.perf_counter()
+    sent = dropped = 0
+    while sent < total:
+        now = datetime.now(timezone.utc)
+        for _ in range(min(per_tick, total - sent)):
+            sent += 1
+            dropped += not emitter.send(record(sent, when=now, last=sent == total))
+        pause = began + sent / int(rate) - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause if pause < tick_s * 2 else tick_s)
+    lost = emitter.close(timeout_s=None)
+    return {"seconds": time.perf_counter() - began, "lost": lost + dropped}
+
+
+@worker
+def raw_fifo_writer(path: str, count: str) -> dict[str, float]:
+    """The most a FIFO carries: one blocking write() per pre-encoded line, nothing else."""
+    batch = lines(int(count))
+    fd = os.open(path, os.O_WRONLY)
+    _ready()
+    began = time.perf_counter()
+    for line in batch:
+        os.write(fd, line)
+    os.close(fd)
+    return {"seconds": time.perf_counter() - began}
+
+
+@worker
+def raw_dealer(endpoint: str, count: str) -> dict[str, float]:
+    """The most DEALER -> ROUTER carries: one pre-encoded line a message, no acknowledgement."""
+    batch = lines(int(count))
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.setsockopt(zmq.SNDHWM, 0)
+        socket.setsockopt(zmq.LINGER, -1)
+        socket.connect(endpoint)
+        _ready()
+        began = time.perf_counter()
+        for line in batch:
+            socket.send(line)
+        sent = time.perf_counter() - began
+    return {"seconds": sent}
+
+
+@worker
+def drain_fifo(path: str) -> dict[str, float]:
+    """A reader that keeps a FIFO empty, for emitters measured on their own."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    fd = os.open(path, os.O_RDWR)  # O_RDWR: no EOF between writers
+    _ready()
+    while True:
+        os.read(fd, 1 << 18)
+
+
+@worker
+def seed_fifo_emitter(path: str, count: str, first: str) -> dict[str, float]:
+    """The FIFO seed's emitter: open the FIFO, write one record, close it, for every record."""
+    batch = lines(int(count), int(first))
+    _ready()
+    began = time.perf_counter()
+    for line in batch:
+        with open(path, "wb") as fifo:
+            fifo.write(line)
+    return {"seconds": time.perf_counter() - began}
+
+
+@worker
+def seed_fifo_collector(path: str, dsn: str) -> dict[str, float]:
+    """The FIFO seed's collector: read lines, INSERT each in its own transaction; reopen at EOF."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    insert = ("INSERT INTO logs (time, application_name, environment_name, log_event, trace_id, file_path,"
+              " host_ip, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        _ready()
+        while True:
+            with open(path, "rb") as fifo:
+                for line in fifo:
+                    r = json.loads(line)
+                    conn.execute(insert, (r["time"], r["application_name"], r["environment_name"], r["log_event"],
+                                          r["trace_id"], r["file_path"], r["host_ip"], json.dumps(r["data"])))
+
+
+@worker
+def seed_dealer(endpoint: str, count: str) -> dict[str, float]:
+    """The ZeroMQ seed's app: a DEALER with its own identity in a send loop ("100,000 logs in 1.3 s")."""
+    batch = lines(int(count))
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.setsockopt(zmq.IDENTITY, f"app-myApp-{os.getpid()}".encode())
+        socket.setsockopt(zmq.LINGER, -1)
+        socket.connect(endpoint)
+        _ready()
+        began = time.perf_counter()
+        for line in batch:
+            socket.send(line)
+        sent = time.perf_counter() - began
+    return {"seconds": sent}
+
+
+def _cpu_s() -> float:
+    """CPU time this process has used, user and system."""
+    times = os.times()
+    return times.user + times.system
+
+
+def main() -> None:
+    kind, *args = sys.argv[1:]
+    print(json.dumps(WORKERS[kind](*args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
