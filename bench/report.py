@@ -128,7 +128,7 @@ def write_chart(path: Path, figures: dict[str, float], title: str) -> None:
         rates.annotate(f" {figures[key]:,.0f}", (figures[key], i), va="center", fontsize=8)
 
     per_call = {"LogductHandler": "handler_us_logduct", "FileHandler": "handler_us_file"}
-    calls.bar(list(per_call), [figures.get(k, 0) for k in per_call], color=["#1f77b4", "#ff7f0e"])
+    calls.bar(list(per_call), [figures.get(k, 0) for k in per_call.values()], color=["#1f77b4", "#ff7f0e"])
     calls.set_ylabel("microseconds per log.info()")
     calls.set_title("Cost of one log call to the application")
 
