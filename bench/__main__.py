@@ -31,7 +31,7 @@ from logduct.fifo import PIPE_BUF
 from logduct.sink import safe_dsn
 
 from . import report
-from .measures import FULL, MEASURES, QUICK, Bench
+from .measures import FULL, MEASURES, QUICK, Bench, read_text
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "bench"
 
@@ -80,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def describe_machine(conn: psycopg.Connection[tuple[object, ...]], database: str) -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in read_text("/proc/cpuinfo").splitlines()
                 if line.startswith("model name")), platform.processor() or platform.machine())
-    memory_kib = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+    memory_kib = next((int(line.split()[1]) for line in read_text("/proc/meminfo").splitlines()
                        if line.startswith("MemTotal:")), 0)
     server = conn.info.parameter_status("server_version") or "?"
     facts: dict[str, Any] = {
@@ -95,13 +95,6 @@ def describe_machine(conn: psycopg.Connection[tuple[object, ...]], database: str
     facts["summary"] = (f"{cpu}, {facts['cores']} cores, {facts['memory_gib']} GiB; Python {facts['python']}, "
                         f"PostgreSQL {server.split()[0]}, libzmq {facts['libzmq']}")
     return facts
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
 
 
 class Progress:

@@ -88,7 +88,7 @@ class Bench:
         rows = self.conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'"
                                  " AND pid <> pg_backend_pid()").fetchall()
         pids = [pid for pid, in rows if isinstance(pid, int)]
-        return [pid for pid in pids if _read(f"/proc/{pid}/comm").startswith("postgres")]
+        return [pid for pid in pids if read_text(f"/proc/{pid}/comm").startswith("postgres")]
 
 
 def _one(conn: Connection, query: str, kind: type[T]) -> T:
@@ -100,7 +100,8 @@ def _one(conn: Connection, query: str, kind: type[T]) -> T:
     return value
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
+    """The text of a /proc file, or nothing where there is none."""
     try:
         return Path(path).read_text()
     except OSError:
@@ -197,7 +198,7 @@ def end_to_end(bench: Bench, transport: str) -> Figures:
         backends = bench.backend_pids()
         collector_cpu = cpu_seconds(process.process.pid)
         database_cpu = sum(map(cpu_seconds, backends))
-        emitters = [Worker(f"logduct-{transport}", where, per_emitter, i * per_emitter)
+        emitters = [Worker("logduct", transport, where, per_emitter, i * per_emitter)
                     for i in range(bench.sizes.emitters)]
         try:
             began = start_all(emitters)

@@ -42,23 +42,12 @@ def _ready() -> float:
 
 
 @worker
-def logduct_fifo(path: str, count: str, first: str) -> dict[str, float]:
-    """An application sending records through logduct's FIFO emitter (encoding included)."""
+def logduct(transport: str, where: str, count: str, first: str) -> dict[str, float]:
+    """An application sending records through logduct's FIFO or ZeroMQ emitter, encoding included;
+    done when every record is handed over (FIFO) or acknowledged (ZeroMQ)."""
     batch = records(int(count), int(first))
-    emitter = FifoEmitter(path, overflow=Overflow.BLOCK)
-    cpu = _ready()
-    began = time.perf_counter()
-    for r in batch:
-        emitter.send(r)
-    lost = emitter.close(timeout_s=None)
-    return {"seconds": time.perf_counter() - began, "lost": lost, "cpu": _cpu_s() - cpu}
-
-
-@worker
-def logduct_zmq(endpoint: str, count: str, first: str) -> dict[str, float]:
-    """An application sending records through logduct's ZeroMQ emitter; done when all are acknowledged."""
-    batch = records(int(count), int(first))
-    emitter = ZmqEmitter(endpoint, overflow=Overflow.BLOCK)
+    emitter = (FifoEmitter(where, overflow=Overflow.BLOCK) if transport == "fifo"
+               else ZmqEmitter(where, overflow=Overflow.BLOCK))
     cpu = _ready()
     began = time.perf_counter()
     for r in batch:
@@ -104,17 +93,7 @@ def raw_fifo_writer(path: str, count: str) -> dict[str, float]:
 @worker
 def raw_dealer(endpoint: str, count: str) -> dict[str, float]:
     """The most DEALER -> ROUTER carries: one pre-encoded line a message, no acknowledgement."""
-    batch = lines(int(count))
-    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
-        socket.setsockopt(zmq.SNDHWM, 0)
-        socket.setsockopt(zmq.LINGER, -1)
-        socket.connect(endpoint)
-        _ready()
-        began = time.perf_counter()
-        for line in batch:
-            socket.send(line)
-        sent = time.perf_counter() - began
-    return {"seconds": sent}
+    return _send_loop(endpoint, lines(int(count)), {zmq.SNDHWM: 0})
 
 
 @worker
@@ -158,10 +137,14 @@ def seed_fifo_collector(path: str, dsn: str) -> dict[str, float]:
 @worker
 def seed_dealer(endpoint: str, count: str) -> dict[str, float]:
     """The ZeroMQ seed's app: a DEALER with its own identity in a send loop ("100,000 logs in 1.3 s")."""
-    batch = lines(int(count))
+    return _send_loop(endpoint, lines(int(count)), {zmq.IDENTITY: f"app-myApp-{os.getpid()}".encode()})
+
+
+def _send_loop(endpoint: str, batch: list[bytes], options: dict[int, int | bytes]) -> dict[str, float]:
+    """Send each line as one message from a DEALER; the seconds the loop took."""
     with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
-        socket.setsockopt(zmq.IDENTITY, f"app-myApp-{os.getpid()}".encode())
-        socket.setsockopt(zmq.LINGER, -1)
+        for option, value in {zmq.LINGER: -1, **options}.items():
+            socket.setsockopt(option, value)
         socket.connect(endpoint)
         _ready()
         began = time.perf_counter()
