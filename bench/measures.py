@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -44,12 +45,14 @@ class Sizes:
     calls: int  # log calls per emitter-cost run
     latency_rate: int  # records/s offered when measuring latency
     latency_seconds: float
+    many_emitters: int  # ZeroMQ emitter processes into one collector at once
+    many_records: int  # records each of them sends
 
 
 QUICK = Sizes(records=20_000, emitters=2, seed_records=2_000, seed_zmq_records=20_000, calls=20_000,
-              latency_rate=10_000, latency_seconds=2)
+              latency_rate=10_000, latency_seconds=2, many_emitters=50, many_records=400)
 FULL = Sizes(records=200_000, emitters=2, seed_records=10_000, seed_zmq_records=100_000, calls=100_000,
-             latency_rate=10_000, latency_seconds=10)
+             latency_rate=10_000, latency_seconds=10, many_emitters=50, many_records=2_000)
 #: The longest any one measurement may take before the run is declared stuck.
 DEADLINE_S = 600
 
@@ -188,37 +191,47 @@ def collector(bench: Bench, transport: str) -> Iterator[tuple[CollectorProcess, 
             raise BenchError(f"collector exited with status {process.process.returncode}:\n{log}")
 
 
-def end_to_end(bench: Bench, transport: str) -> Figures:
-    """N emitter processes -> collector -> committed rows; with the collector's peak RSS and the CPU
-    time each part spent per record."""
+def end_to_end(bench: Bench, transport: str, emitters: int | None = None, per_emitter: int | None = None,
+               name: str | None = None) -> Figures:
+    """N emitter processes -> collector -> committed rows; with the collector's peak RSS, the CPU
+    time each part spent per record, and over ZeroMQ the copies the collector received (ZMQ-6)."""
     bench.fresh_tables()
-    per_emitter = bench.sizes.records // bench.sizes.emitters
-    total = per_emitter * bench.sizes.emitters
+    emitters = emitters or bench.sizes.emitters
+    per_emitter = per_emitter or bench.sizes.records // emitters
+    name = name or transport
+    total = per_emitter * emitters
     with collector(bench, transport) as (process, where):
         backends = bench.backend_pids()
         collector_cpu = cpu_seconds(process.process.pid)
         database_cpu = sum(map(cpu_seconds, backends))
-        emitters = [Worker("logduct", transport, where, per_emitter, i * per_emitter)
-                    for i in range(bench.sizes.emitters)]
+        workers = [Worker("logduct", transport, where, per_emitter, i * per_emitter) for i in range(emitters)]
         try:
-            began = start_all(emitters)
-            elapsed = bench.wait_for_last_rows(len(emitters)) - began
+            began = start_all(workers)
+            elapsed = bench.wait_for_last_rows(len(workers)) - began
             collector_cpu = cpu_seconds(process.process.pid) - collector_cpu
             database_cpu = sum(map(cpu_seconds, backends)) - database_cpu
             rss = process.peak_rss_bytes()
-            results = [w.result(DEADLINE_S) for w in emitters]
+            results = [w.result(DEADLINE_S) for w in workers]
         finally:
-            for w in emitters:
+            for w in workers:
                 w.stop()
     stored = bench.count()
-    if stored != total:
-        raise BenchError(f"{transport} end to end: {stored:,} of {total:,} records stored")
-    figures = {f"{transport}_end_to_end": total / elapsed, f"{transport}_collector_rss_mb": rss / 1e6,
-               f"{transport}_cpu_us_collector": collector_cpu / total * 1e6,
-               f"{transport}_cpu_us_emitters": sum(r["cpu"] for r in results) / total * 1e6}
+    if stored != total or any(r["lost"] for r in results):
+        raise BenchError(f"{name} end to end: {stored:,} of {total:,} records stored")
+    figures = {f"{name}_end_to_end": total / elapsed, f"{name}_collector_rss_mb": rss / 1e6,
+               f"{name}_cpu_us_collector": collector_cpu / total * 1e6,
+               f"{name}_cpu_us_emitters": sum(r["cpu"] for r in results) / total * 1e6}
     if backends:
-        figures[f"{transport}_cpu_us_postgres"] = database_cpu / total * 1e6
+        figures[f"{name}_cpu_us_postgres"] = database_cpu / total * 1e6
+    if transport == "zmq":
+        figures[f"{name}_duplicates_percent"] = 100 * _duplicates_received(process.stop()) / total
     return figures
+
+
+def _duplicates_received(collector_log: str) -> int:
+    """The copies a collector received and did not store again, from its closing counters (COL-5)."""
+    found = re.search(r"duplicates ([\d,]+)", collector_log)
+    return int(found[1].replace(",", "")) if found else 0
 
 
 def fifo_end_to_end(bench: Bench) -> Figures:
@@ -250,6 +263,12 @@ def latency(bench: Bench, transport: str) -> Figures:
     if lost or stored != expected:
         raise BenchError(f"{transport} latency run: {stored:,} of {expected:,} records stored")
     return {f"{transport}_latency_p50_ms": float(p50), f"{transport}_latency_p99_ms": float(p99)}
+
+
+def zmq_many_emitters(bench: Bench) -> Figures:
+    """Many ZeroMQ emitter processes at once into one collector: the load where a fixed timeout
+    turned into a storm of copies (ZMQ-13 to ZMQ-15)."""
+    return end_to_end(bench, "zmq", bench.sizes.many_emitters, bench.sizes.many_records, "zmq_many")
 
 
 def fifo_latency(bench: Bench) -> Figures:
@@ -351,6 +370,7 @@ MEASURES: dict[str, Callable[[Bench], Figures]] = {
     "raw ZeroMQ": raw_zmq,
     "logduct FIFO end to end": fifo_end_to_end,
     "logduct ZeroMQ end to end": zmq_end_to_end,
+    "logduct ZeroMQ, many emitters": zmq_many_emitters,
     "seed FIFO (row by row)": seed_fifo,
     "seed ZeroMQ (send loop)": seed_zmq,
     "emitter cost per call": emitter_cost,

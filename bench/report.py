@@ -17,6 +17,9 @@ FIGURES = {
     "raw_zmq": ("raw ZeroMQ: DEALER -> ROUTER, a line a message, no ack", "records/s"),
     "fifo_end_to_end": ("logduct FIFO: emitters -> collector -> committed rows", "records/s"),
     "zmq_end_to_end": ("logduct ZeroMQ: emitters -> collector -> committed, acked", "records/s"),
+    "zmq_many_end_to_end": ("logduct ZeroMQ: 50 emitter processes at once, acked", "records/s"),
+    "zmq_duplicates_percent": ("ZeroMQ, 2 emitters: copies received, share of records", "%"),
+    "zmq_many_duplicates_percent": ("ZeroMQ, 50 emitters: copies received, share of records", "%"),
     "seed_fifo": ("seed FIFO: open/write/close a record, INSERT row by row", "records/s"),
     "seed_fifo_lost_percent": ("seed FIFO: records never stored", "%"),
     "seed_zmq": ("seed ZeroMQ: DEALER send loop -> ROUTER, nothing stored", "records/s"),
@@ -28,12 +31,16 @@ FIGURES = {
     "zmq_latency_p99_ms": ("ZeroMQ emit -> committed row, p99", "ms"),
     "fifo_collector_rss_mb": ("FIFO collector peak RSS at full load", "MB"),
     "zmq_collector_rss_mb": ("ZeroMQ collector peak RSS at full load", "MB"),
+    "zmq_many_collector_rss_mb": ("ZeroMQ collector peak RSS, 50 emitters", "MB"),
     "fifo_cpu_us_emitters": ("FIFO CPU per record: emitters", "us"),
     "fifo_cpu_us_collector": ("FIFO CPU per record: collector", "us"),
     "fifo_cpu_us_postgres": ("FIFO CPU per record: PostgreSQL backend", "us"),
     "zmq_cpu_us_emitters": ("ZeroMQ CPU per record: emitters", "us"),
     "zmq_cpu_us_collector": ("ZeroMQ CPU per record: collector", "us"),
     "zmq_cpu_us_postgres": ("ZeroMQ CPU per record: PostgreSQL backend", "us"),
+    "zmq_many_cpu_us_emitters": ("ZeroMQ, 50 emitters, CPU per record: emitters", "us"),
+    "zmq_many_cpu_us_collector": ("ZeroMQ, 50 emitters, CPU per record: collector", "us"),
+    "zmq_many_cpu_us_postgres": ("ZeroMQ, 50 emitters, CPU per record: PostgreSQL backend", "us"),
 }
 
 
@@ -60,6 +67,9 @@ class Target:
 TARGETS = [
     Target("FIFO end to end / COPY limit", "fifo_end_to_end", "copy_limit", True, 0.7),
     Target("ZeroMQ end to end / COPY limit", "zmq_end_to_end", "copy_limit", True, 0.7),
+    Target("ZeroMQ end to end / FIFO end to end", "zmq_end_to_end", "fifo_end_to_end", True, 0.8),
+    Target("ZeroMQ 50 emitters / ZeroMQ 2 emitters", "zmq_many_end_to_end", "zmq_end_to_end", True, 0.8),
+    Target("ZeroMQ 50 emitters: copies received (% of records)", "zmq_many_duplicates_percent", None, False, 5),
     Target("FIFO end to end / seed FIFO row by row", "fifo_end_to_end", "seed_fifo", True, 10),
     Target("ZeroMQ end to end / seed FIFO row by row", "zmq_end_to_end", "seed_fifo", True, 10),
     Target("LogductHandler / FileHandler, per call", "handler_us_logduct", "handler_us_file", False, 1.5),
@@ -67,6 +77,7 @@ TARGETS = [
     Target("ZeroMQ p99 emit -> committed at 10,000/s (ms)", "zmq_latency_p99_ms", None, False, 250),
     Target("FIFO collector peak RSS (MB)", "fifo_collector_rss_mb", None, False, 150),
     Target("ZeroMQ collector peak RSS (MB)", "zmq_collector_rss_mb", None, False, 150),
+    Target("ZeroMQ collector peak RSS, 50 emitters (MB)", "zmq_many_collector_rss_mb", None, False, 150),
 ]
 #: Not targets, but what each end-to-end figure makes of its transport's raw limit.
 SHARES = [
@@ -115,6 +126,7 @@ def write_chart(path: Path, figures: dict[str, float], title: str) -> None:
     fig.suptitle(title, fontsize=10)
     names = {"copy_limit": "COPY limit", "raw_fifo": "raw FIFO", "raw_zmq": "raw ZeroMQ",
              "fifo_end_to_end": "logduct FIFO", "zmq_end_to_end": "logduct ZeroMQ (acked)",
+             "zmq_many_end_to_end": "logduct ZeroMQ, 50 emitters",
              "seed_fifo": "seed FIFO (row by row)", "seed_zmq": "seed ZeroMQ (not stored)"}
     shown = [key for key in names if key in figures]
     colours = ["#1f77b4" if key.startswith(("logduct", "fifo_", "zmq_")) else

@@ -53,7 +53,8 @@ def logduct(transport: str, where: str, count: str, first: str) -> dict[str, flo
     for r in batch:
         emitter.send(r)
     lost = emitter.close(timeout_s=None)
-    return {"seconds": time.perf_counter() - began, "lost": lost, "cpu": _cpu_s() - cpu}
+    resent = emitter.retransmitted if isinstance(emitter, ZmqEmitter) else 0
+    return {"seconds": time.perf_counter() - began, "lost": lost, "cpu": _cpu_s() - cpu, "resent": resent}
 
 
 @worker

@@ -9,8 +9,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logduct.delivery import TAG, Delivery, SeenDeliveries, Window, encode_message, parse_ack, parse_message
+from logduct.delivery import (
+    INITIAL_RTO_S,
+    INITIAL_WINDOW_RECORDS,
+    MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_RECORDS,
+    MAX_RTO_S,
+    MAX_SEQ,
+    MAX_WINDOW_RECORDS,
+    MIN_RTO_S,
+    QUEUE_ALLOWANCE_S,
+    TAG,
+    Delivery,
+    IncomingMessage,
+    SeenDeliveries,
+    Window,
+    encode_message,
+    parse_ack,
+    parse_message,
+)
 from logduct.errors import ProtocolError
+from logduct.record import MAX_RECORD_BYTES
 
 SESSION = uuid.UUID(int=42)
 
@@ -40,36 +59,235 @@ def test_malformed_messages_are_refused_under_their_rule(frames: list[bytes], ru
     assert caught.value.rule == rule
 
 
+def ack(window: Window, first: int) -> list[bytes]:
+    return parse_message(window.frames(first)).ack()
+
+
+def send_all(window: Window, now: float) -> list[int]:
+    """What a sender does at ``now``: every message the window lets out; their first seqs."""
+    sent = []
+    while (first := window.next_to_send()) is not None:
+        window.sent(first, now)
+        sent.append(first)
+    return sent
+
+
 def test_window_keeps_messages_until_acknowledged() -> None:
     """ZMQ-5: sequence numbers run on across messages; an ack settles exactly its message."""
-    window = Window(ack_timeout_s=2.0, session=SESSION)
-    first = window.open([b"a", b"b"], now=0.0)
-    second = window.open([b"c"], now=0.0)
+    window = Window(session=SESSION)
+    first, second = window.open([b"a", b"b"]), window.open([b"c"])
     assert (first, second, window.records_in_flight) == (1, 3, 3)
-    assert window.acknowledge(parse_message(window.frames(second) or []).ack()) == 1
-    assert window.frames(second) is None and window.records_in_flight == 2
+    assert send_all(window, now=0.0) == [1, 3]
+    assert window.acknowledge(ack(window, second), now=0.1) == 1
+    assert window.records_in_flight == 2 and window.records_outstanding == 2
 
 
 def test_window_ignores_stale_and_foreign_acks() -> None:
     """An ack of another session, an unknown message or a wrong count settles nothing."""
-    window = Window(ack_timeout_s=2.0, session=SESSION)
-    window.open([b"a", b"b"], now=0.0)
-    assert window.acknowledge([TAG, uuid.UUID(int=1).bytes, struct.pack(">Q", 1), struct.pack(">Q", 2)]) == 0
-    assert window.acknowledge([TAG, SESSION.bytes, struct.pack(">Q", 1), struct.pack(">Q", 1)]) == 0
-    assert window.acknowledge([TAG, SESSION.bytes, struct.pack(">Q", 9), struct.pack(">Q", 2)]) == 0
+    window = Window(session=SESSION)
+    window.open([b"a", b"b"])
+    send_all(window, now=0.0)
+    assert window.acknowledge([TAG, uuid.UUID(int=1).bytes, struct.pack(">Q", 1), struct.pack(">Q", 2)], 1.0) == 0
+    assert window.acknowledge([TAG, SESSION.bytes, struct.pack(">Q", 1), struct.pack(">Q", 1)], 1.0) == 0
+    assert window.acknowledge([TAG, SESSION.bytes, struct.pack(">Q", 9), struct.pack(">Q", 2)], 1.0) == 0
     assert window.records_in_flight == 2
 
 
-def test_window_resends_late_messages_and_everything_after_a_reconnection() -> None:
-    """ZMQ-5: a message is due after ack_timeout_s, or at once when the connection was re-made."""
-    window = Window(ack_timeout_s=2.0, session=SESSION)
-    window.open([b"a"], now=0.0)
-    window.open([b"b"], now=1.5)
-    assert window.due(now=1.9) == []
-    assert window.due(now=2.0) == [1]
-    assert window.due(now=2.1) == []  # its clock restarted
-    assert window.due(now=2.2, everything=True) == [1, 2]
-    assert window.retransmitted == 3
+def test_window_lets_out_only_what_it_has_room_for_and_grows_with_acknowledgements() -> None:
+    """ZMQ-13: the window starts at INITIAL_WINDOW_RECORDS and grows by what is acknowledged, up to the
+    most, while round trips stay steady."""
+    window = Window(session=SESSION)
+    firsts = [window.open([b"r"] * 32) for _ in range(MAX_WINDOW_RECORDS // 32 + 10)]
+    outstanding = send_all(window, now=0.0)
+    assert outstanding == firsts[:INITIAL_WINDOW_RECORDS // 32]
+    for now in range(1, 12):
+        for first in outstanding:
+            window.acknowledge(ack(window, first), now=now)
+        outstanding = send_all(window, now=now)
+        assert window.records_outstanding <= MAX_WINDOW_RECORDS
+        if now == 1:
+            assert window.size == 2 * INITIAL_WINDOW_RECORDS
+    assert window.size == MAX_WINDOW_RECORDS
+
+
+def test_window_stops_growing_while_round_trips_show_a_queue_at_the_collector() -> None:
+    """ZMQ-13: a round trip past twice the quickest plus QUEUE_ALLOWANCE_S grows nothing."""
+    window = Window(session=SESSION)
+    first = window.open([b"r"] * 64)
+    window.sent(first, now=0.0)
+    window.acknowledge(ack(window, first), now=0.1)
+    assert window.size == 128
+    first = window.open([b"r"] * 64)
+    window.sent(first, now=1.0)
+    window.acknowledge(ack(window, first), now=1.0 + 2 * 0.1 + QUEUE_ALLOWANCE_S + 0.01)
+    assert window.size == 128
+
+
+def test_one_message_larger_than_the_window_still_goes_when_nothing_is_outstanding() -> None:
+    """ZMQ-13: a message bigger than the window is not stuck for ever; it goes alone."""
+    window = Window(session=SESSION)
+    big, small = window.open([b"r"] * 1_000), window.open([b"r"])
+    assert send_all(window, now=0.0) == [big]
+    window.acknowledge(ack(window, big), now=0.2)
+    assert send_all(window, now=0.2) == [small]
+
+
+def test_timeout_adapts_to_measured_round_trips_as_rfc_6298_says() -> None:
+    """ZMQ-14: SRTT = R, RTTVAR = R/2 at the first sample, then smoothed; RTO within its floor and cap."""
+    window = Window(session=SESSION)
+    assert window.rto_s == INITIAL_RTO_S
+    rtts = [2.0, 2.5, 1.5, 20.0]
+    for i, rtt in enumerate(rtts):
+        first = window.open([b"r"])
+        window.sent(first, now=10.0 * i)
+        window.acknowledge(ack(window, first), now=10.0 * i + rtt)
+        if i == 0:
+            assert (window.srtt_s, window.rttvar_s, window.rto_s) == (2.0, 1.0, 6.0)
+    srtt, rttvar = 2.0, 1.0
+    for rtt in rtts[1:]:
+        rttvar = 0.75 * rttvar + 0.25 * abs(srtt - rtt)
+        srtt = 0.875 * srtt + 0.125 * rtt
+    assert window.srtt_s == pytest.approx(srtt) and window.rttvar_s == pytest.approx(rttvar)
+    assert window.rto_s == pytest.approx(min(MAX_RTO_S, max(MIN_RTO_S, srtt + 4 * rttvar)))
+    quick = Window(session=SESSION)
+    first = quick.open([b"r"])
+    quick.sent(first, now=0.0)
+    quick.acknowledge(ack(quick, first), now=0.001)
+    assert quick.rto_s == MIN_RTO_S
+
+
+def test_a_late_message_alone_is_sent_again_and_the_timeout_doubles_up_to_its_cap() -> None:
+    """ZMQ-15: on expiry only the oldest outstanding message goes again, whatever the window; RTO
+    doubles, the window restarts; the next message is late only after the longer timeout."""
+    window = Window(session=SESSION)
+    window.size = MAX_WINDOW_RECORDS
+    firsts = [window.open([b"r"] * 256) for _ in range(8)]
+    assert send_all(window, now=0.0) == firsts
+    assert window.timer_deadline() == INITIAL_RTO_S
+    assert not window.expire(now=INITIAL_RTO_S - 0.01)
+    assert window.expire(now=INITIAL_RTO_S)
+    assert window.rto_s == 2 * INITIAL_RTO_S and window.size == INITIAL_WINDOW_RECORDS
+    assert send_all(window, now=INITIAL_RTO_S) == firsts[:1]
+    assert window.retransmitted == 256
+    assert window.timer_deadline() == 2 * INITIAL_RTO_S  # the second message, on the doubled timeout
+    now = 0.0
+    while (deadline := window.timer_deadline()) is not None and window.rto_s < MAX_RTO_S:
+        assert deadline > now
+        now = deadline
+        assert window.expire(now)
+        send_all(window, now)
+    assert window.rto_s == MAX_RTO_S
+    assert window.retransmitted == window.timeouts * 256  # one message of copies per timeout, no more
+
+
+def test_karns_algorithm_an_acknowledged_copy_is_not_a_round_trip_sample() -> None:
+    """ZMQ-14: the ack of a message sent twice could answer either copy, so it times nothing."""
+    window = Window(session=SESSION)
+    first = window.open([b"r"])
+    window.sent(first, now=0.0)
+    window.expire(now=INITIAL_RTO_S)
+    send_all(window, now=INITIAL_RTO_S)
+    window.acknowledge(ack(window, first), now=INITIAL_RTO_S + 0.01)
+    assert window.srtt_s is None and window.rto_s == 2 * INITIAL_RTO_S
+
+
+def test_a_reconnection_resends_what_is_outstanding_paced_by_the_initial_window() -> None:
+    """ZMQ-15: after a reconnection, outstanding messages go again, oldest first, a window at a time."""
+    window = Window(session=SESSION)
+    window.size = MAX_WINDOW_RECORDS
+    firsts = [window.open([b"r"] * 256) for _ in range(8)]
+    send_all(window, now=0.0)
+    window.reconnected()
+    assert window.rto_s == INITIAL_RTO_S  # not congestion: no backoff
+    assert send_all(window, now=0.1) == firsts[:1]  # alone: bigger than the initial window
+    window.acknowledge(ack(window, firsts[0]), now=0.2)
+    assert window.size == INITIAL_WINDOW_RECORDS + 256
+    assert send_all(window, now=0.2) == firsts[1:2]
+
+
+@given(st.lists(st.sampled_from(["open", "send", "serve", "wait"]), max_size=300), st.floats(0.001, 5.0))
+def test_a_slow_collector_gets_at_most_one_copy_per_timeout_and_everything_gets_through(
+        steps: list[str], service_s: float) -> None:
+    """ZMQ-13 to ZMQ-15: a collector that loses nothing but takes ``service_s`` per message: the window
+    bounds what is outstanding, each timeout costs at most one message of copies, and in the end
+    every record is acknowledged."""
+    window = Window(session=SESSION)
+    collector: list[int] = []  # transmissions waiting at the collector, oldest first
+    now = 0.0
+
+    def send() -> None:
+        first = window.next_to_send()
+        while first is not None:
+            window.sent(first, now)
+            collector.append(first)
+            first = window.next_to_send()
+
+    def serve() -> None:
+        nonlocal now
+        if collector:
+            now += service_s
+            first = collector.pop(0)
+            window.acknowledge([TAG, SESSION.bytes, struct.pack(">Q", first), struct.pack(">Q", 100)], now)
+
+    for step in steps:
+        if step == "open" and window.records_in_flight < 4_000:
+            window.open([b"r"] * 100)
+        elif step == "send":
+            send()
+        elif step == "serve":
+            serve()
+        else:
+            now += service_s
+        window.expire(now)
+        assert window.records_outstanding <= MAX_WINDOW_RECORDS + 100
+    for _ in range(10_000):
+        if not window.records_in_flight:
+            break
+        window.expire(now)
+        send()
+        serve()
+        if not collector:
+            now = max(now, window.timer_deadline() or now)
+    assert window.records_in_flight == 0
+    assert window.retransmitted <= window.timeouts * 100
+
+
+def test_a_message_over_the_bounds_or_the_sequence_range_is_refused_whole() -> None:
+    """ZMQ-12, ZMQ-11: more than MAX_MESSAGE_RECORDS records, more than MAX_MESSAGE_BYTES, or seqs past
+    2^63-1 refuse the whole message."""
+    record = b"{}"
+    with pytest.raises(ProtocolError) as caught:
+        parse_message(encode_message(SESSION, 1, [record] * (MAX_MESSAGE_RECORDS + 1)))
+    assert caught.value.rule == "ZMQ-12"
+    parse_message(encode_message(SESSION, 1, [record] * MAX_MESSAGE_RECORDS))
+    big = b"x" * (MAX_MESSAGE_BYTES // 16)
+    parse_message(encode_message(SESSION, 1, [big] * 16))
+    with pytest.raises(ProtocolError) as caught:
+        parse_message(encode_message(SESSION, 1, [big] * 16 + [b"x"]))
+    assert caught.value.rule == "ZMQ-12"
+    assert parse_message(encode_message(SESSION, MAX_SEQ, [record])).first_seq == MAX_SEQ
+    assert parse_message(encode_message(SESSION, MAX_SEQ - 1, [record] * 2)).first_seq == MAX_SEQ - 1
+    for first, count in ((MAX_SEQ, 2), (MAX_SEQ + 1, 1), (2**64 - 1, 1)):
+        with pytest.raises(ProtocolError) as caught:
+            parse_message(encode_message(SESSION, first, [record] * count))
+        assert caught.value.rule == "ZMQ-11"
+
+
+def test_incoming_message_keeps_at_most_the_bounds_and_judges_the_whole() -> None:
+    """ZMQ-12: frames past the bounds are counted, not kept, and the message is refused all the same."""
+    incoming = IncomingMessage()
+    for frame in encode_message(SESSION, 1, [b"x" * 60_000] * 4_000):
+        incoming.add(frame)
+    assert sum(map(len, incoming.frames)) <= MAX_MESSAGE_BYTES + 100
+    assert incoming.frame_count == 4_003
+    with pytest.raises(ProtocolError) as caught:
+        incoming.parse()
+    assert caught.value.rule == "ZMQ-12"
+    assert len(incoming.quarantined()) <= MAX_RECORD_BYTES
+    fine = IncomingMessage()
+    for frame in encode_message(SESSION, 5, [b"{}", b"{}\n"]):
+        fine.add(frame)
+    assert fine.parse() == parse_message(encode_message(SESSION, 5, [b"{}", b"{}"]))
 
 
 @given(st.lists(st.integers(1, 60), max_size=300))

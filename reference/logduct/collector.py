@@ -26,7 +26,7 @@ from pathlib import Path
 
 import zmq
 
-from .delivery import Delivery, parse_message
+from .delivery import Delivery, IncomingMessage
 from .errors import ProtocolError
 from .fifo import DEFAULT_MODE, FifoReader
 from .framing import LineFramer, OverlongLine
@@ -147,8 +147,8 @@ class Collector:
                     for line in source.read():
                         self._take_line(line, source)
                 else:
-                    for identity, frames in source.receiver.receive():
-                        self._take_message(identity, frames, source)
+                    for identity, incoming in source.receiver.receive():
+                        self._take_message(identity, incoming, source)
             if self._batch and time.monotonic() - self._batch_started >= self.flush_interval_s:
                 self._flush()
             if self._report_requested:
@@ -190,13 +190,13 @@ class Collector:
         else:
             self._take_record(line, source, source.name)
 
-    def _take_message(self, identity: bytes, frames: list[bytes], source: ZmqSource) -> None:
+    def _take_message(self, identity: bytes, incoming: IncomingMessage, source: ZmqSource) -> None:
         who = _identity_text(identity)
         try:
-            message = parse_message(frames)
-        except ProtocolError as error:  # ZMQ-11: quarantined whole, never acknowledged
+            message = incoming.parse()
+        except ProtocolError as error:  # ZMQ-11, ZMQ-12: quarantined whole, never acknowledged
             self.counters.received += 1
-            self._reject(source, who, error, b"\n".join(frames)[:MAX_RECORD_BYTES])
+            self._reject(source, who, error, incoming.quarantined())
             return
         self.counters.received += len(message.records)
         for raw, delivery in zip(message.records, message.deliveries(), strict=True):

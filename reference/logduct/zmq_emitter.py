@@ -2,11 +2,12 @@
 
 Theory of operation. ``send`` validates and encodes in the caller's thread (EMIT-1, ZMQ-8) and puts
 the line in a bounded queue; it never touches the socket, since ZeroMQ sockets belong to one thread.
-An I/O thread owns the DEALER: it packs queued lines into messages of consecutive sequence numbers,
-keeps each in the ``Window`` until acknowledged (delivery.py), resends what is late, and resends
-everything at once when a connection is re-established (a socket monitor reports it). The queue and
-the window together hold at most ``queue_limit`` records (ZMQ-7); past that the overflow policy
-applies (EMIT-3), as for the FIFO emitter.
+An I/O thread owns the DEALER: it packs queued lines into messages of consecutive sequence numbers
+as the ``Window`` makes room (delivery.py: ZMQ-13), keeps each until acknowledged, and sends again
+what the retransmission timer or a new connection (a socket monitor reports it) says may be lost,
+paced by the window (ZMQ-14, ZMQ-15). The queue and the window together hold at most
+``queue_limit`` records (ZMQ-7); past that the overflow policy applies (EMIT-3), as for the FIFO
+emitter.
 """
 
 from __future__ import annotations
@@ -20,32 +21,29 @@ from collections import deque
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from .delivery import Window
+from .delivery import MAX_MESSAGE_BYTES, Window
 from .emitter import EmitterStats, Overflow, make_room
 from .errors import ProtocolError
 from .record import MAX_RECORD_BYTES, Record, encode
 from .zmq_transport import Curve, dealer
 
-#: ZMQ-5: an unacknowledged message is sent again after this long.
-ACK_TIMEOUT_S = 2.0
-#: Records per message: few messages at high rates, and an acknowledgement soon at low ones.
+#: Records per message: few messages at high rates, and an acknowledgement soon at low ones
+#: (ZMQ-12 allows up to 1,024).
 MESSAGE_RECORDS = 256
 _IDLE_POLL_MS = 100
-#: Messages packed ahead of the socket; the rest of the records wait in the queue.
-_OUTBOX_MESSAGES = 4
 
 
 class ZmqEmitter:
     """Sends records to one or more collectors over ZeroMQ (SPEC.md sections 3 and 5). Thread-safe."""
 
     def __init__(self, endpoints: str | list[str], *, identity: bytes | None = None, queue_limit: int = 10_000,
-                 overflow: Overflow = Overflow.DROP_NEWEST, ack_timeout_s: float = ACK_TIMEOUT_S,
-                 server_key: bytes | None = None, curve: Curve | None = None) -> None:
+                 overflow: Overflow = Overflow.DROP_NEWEST, server_key: bytes | None = None,
+                 curve: Curve | None = None) -> None:
         self.endpoints = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         self.queue_limit = queue_limit
         self.overflow = overflow
         self.max_line_bytes = MAX_RECORD_BYTES
-        self._window = Window(ack_timeout_s)
+        self._window = Window()
         self._queue: deque[bytes] = deque()
         self._changed = threading.Condition()
         self._dropped = 0
@@ -56,10 +54,6 @@ class ZmqEmitter:
         self._socket = dealer(self._context, self.endpoints, identity=identity, server_key=server_key, curve=curve)
         self._thread = threading.Thread(target=self._run, name="logduct-zmq-emitter", daemon=True)
         self._thread.start()
-
-    @property
-    def session(self) -> str:
-        return str(self._window.session)
 
     def send(self, record: Record) -> bool:
         """Queue ``record`` for delivery: True. Dropped because the queue is full: False."""
@@ -91,7 +85,9 @@ class ZmqEmitter:
 
     @property
     def retransmitted(self) -> int:
-        return self._window.retransmitted
+        """Records sent more than once (ZMQ-15): what flow control keeps small."""
+        with self._changed:
+            return self._window.retransmitted
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every record sent so far is acknowledged; False if ``timeout_s`` passed first."""
@@ -129,34 +125,19 @@ class ZmqEmitter:
 
     def _run(self) -> None:
         socket = self._socket
-        monitor = socket.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        monitor = socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         poller = zmq.Poller()
         poller.register(monitor, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
-        # First sequence numbers of messages to (re)send, in order, each once; the frames are made
-        # at send time, so that one acknowledged meanwhile is skipped.
-        outbox: dict[int, None] = {}
         try:
             while True:
                 with self._changed:
                     if self._closing:
                         return
-                    now = time.monotonic()
-                    while self._queue and len(outbox) < _OUTBOX_MESSAGES:
-                        lines = [self._queue.popleft() for _ in range(min(MESSAGE_RECORDS, len(self._queue)))]
-                        outbox[self._window.open(lines, now)] = None
-                    outbox.update(dict.fromkeys(self._window.due(now)))
-                    while outbox:
-                        first = next(iter(outbox))
-                        frames = self._window.frames(first)
-                        if frames is not None:
-                            try:
-                                socket.send_multipart(frames, zmq.NOBLOCK)
-                            except zmq.Again:
-                                break  # no collector, or it is behind: wait for POLLOUT
-                        del outbox[first]
-                poller.register(socket, zmq.POLLIN | (zmq.POLLOUT if outbox else 0))
-                events = dict(poller.poll(_IDLE_POLL_MS))
+                    blocked = self._send_what_the_window_allows(socket)
+                    wait_ms = self._wait_ms()
+                poller.register(socket, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+                events = dict(poller.poll(wait_ms))
                 if self._wake_r in events:
                     try:
                         os.read(self._wake_r, 4096)
@@ -164,14 +145,48 @@ class ZmqEmitter:
                         pass
                 if monitor in events:
                     recv_monitor_message(monitor)
-                    with self._changed:  # ZMQ-5: a new connection; what was in flight may be lost
-                        outbox.update(dict.fromkeys(self._window.due(time.monotonic(), everything=True)))
+                    with self._changed:  # ZMQ-15: what was outstanding may have died with the connection
+                        self._window.reconnected()
                 if events.get(socket, 0) & zmq.POLLIN:
                     self._take_acknowledgements(socket)
         finally:
             socket.disable_monitor()
             monitor.close(0)
             socket.close(0)
+
+    def _send_what_the_window_allows(self, socket: zmq.Socket[bytes]) -> bool:
+        """Send, oldest first, what the window lets out, opening messages from the queue as it makes
+        room; called holding the lock. True if the socket refused one (no collector, or it is behind)."""
+        window = self._window
+        window.expire(time.monotonic())  # ZMQ-15: back off, and send what is outstanding again
+        while True:
+            first = window.next_to_send()
+            if first is None:
+                if not self._queue or not window.room():
+                    return False
+                first = window.open(self._next_message_lines(window.room()))
+            try:
+                socket.send_multipart(window.frames(first), zmq.NOBLOCK)
+            except zmq.Again:
+                return True
+            window.sent(first, time.monotonic())
+
+    def _next_message_lines(self, room: int) -> list[bytes]:
+        """Queued lines for one message: as many as the window has room for, within ZMQ-12."""
+        lines = [self._queue.popleft()]
+        size = len(lines[0])
+        while self._queue and len(lines) < min(room, MESSAGE_RECORDS) and \
+                size + len(self._queue[0]) <= MAX_MESSAGE_BYTES:
+            size += len(self._queue[0])
+            lines.append(self._queue.popleft())
+        return lines
+
+    def _wait_ms(self) -> int:
+        """How long the poll may sleep: until the retransmission timer runs out, at most _IDLE_POLL_MS."""
+        deadline = self._window.timer_deadline()
+        if deadline is None:
+            return _IDLE_POLL_MS
+        return max(0, min(_IDLE_POLL_MS, int((deadline - time.monotonic()) * 1000) + 1))
 
     def _take_acknowledgements(self, socket: zmq.Socket[bytes]) -> None:
         settled = 0
@@ -182,7 +197,7 @@ class ZmqEmitter:
                 except zmq.Again:
                     break
                 try:
-                    settled += self._window.acknowledge(frames)
+                    settled += self._window.acknowledge(frames, time.monotonic())
                 except ProtocolError as error:
                     print(f"logduct: ignoring a bad acknowledgement: {error}", file=sys.stderr)
             if settled:

@@ -15,6 +15,7 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
+from .delivery import IncomingMessage
 from .errors import LogductError
 from .record import MAX_RECORD_BYTES
 
@@ -25,6 +26,10 @@ HEARTBEAT_IVL_MS = 1_000
 HEARTBEAT_TIMEOUT_MS = 3_000
 #: Messages a receiver takes from its socket in one turn of the collector's loop.
 _MESSAGES_PER_TURN = 256
+#: Messages ZeroMQ queues per connected emitter before it stops reading that emitter's connection:
+#: twice a reference emitter's whole window (ZMQ-13), so that a well-behaved emitter never waits on
+#: it, while what a peer can park in the collector's memory stays bounded (ZMQ-12).
+RECEIVE_QUEUE_MESSAGES = 16
 _TCP = re.compile(r"tcp://(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:]+)):(?P<port>\d+|\*)")
 
 
@@ -102,6 +107,7 @@ class ZmqReceiver:
         self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
         # ZMQ-8: a frame larger than a record can be is refused, its sender disconnected.
         self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_RECORD_BYTES)
+        self.socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_MESSAGES)
         _heartbeats(self.socket)
         self.socket.setsockopt(zmq.LINGER, 1_000)  # acknowledgements still queued at exit get a second
         if curve is not None:
@@ -114,15 +120,20 @@ class ZmqReceiver:
             self.socket.close(0)
             raise LogductError(f"cannot bind {endpoint}: {error}") from None
 
-    def receive(self) -> list[tuple[bytes, list[bytes]]]:
-        """(routing identity, frames) of the messages waiting now."""
+    def receive(self) -> list[tuple[bytes, IncomingMessage]]:
+        """(routing identity, message) of the messages waiting now. Frames are taken one at a time
+        (each at most MAXMSGSIZE, ZMQ-8) and kept only within ZMQ-12's bounds, so that an oversized
+        message costs no more memory here than a legal one."""
         messages = []
         for _ in range(_MESSAGES_PER_TURN):
             try:
-                identity, *frames = self.socket.recv_multipart(zmq.NOBLOCK)
+                identity = self.socket.recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            messages.append((identity, frames))
+            message = IncomingMessage()
+            while self.socket.getsockopt(zmq.RCVMORE):  # the rest of a message is there at once
+                message.add(self.socket.recv())
+            messages.append((identity, message))
         return messages
 
     def send(self, identity: bytes, frames: list[bytes]) -> None:
