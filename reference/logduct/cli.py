@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import select
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -82,8 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     emit.add_argument("--portable", action="store_true",
                       help=f"refuse records over {PORTABLE_PIPE_BUF} bytes, POSIX's PIPE_BUF (FIFO-3)")
     emit.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                      help="give up this long after stdin ends if records are still waiting for a reader "
-                           f"(exit {EXIT_NOT_HANDED_OVER}); default: wait")
+                      help="give up this long after starting, reading of stdin included, if records are still "
+                           f"waiting for a reader or an acknowledgement (exit {EXIT_NOT_HANDED_OVER}); default: wait")
     emit.set_defaults(run=_emit)
 
     query = commands.add_parser("query", help="run the seed's example queries of sql/queries.sql (CLI-3)")
@@ -139,9 +142,9 @@ def _collect(args: argparse.Namespace) -> int:
             where = (f"FIFO {source.name} (pipe {source.reader.pipe_size:,} bytes)" if isinstance(source, FifoSource)
                      else f"ZeroMQ {source.name}{' with CURVE' if curve else ''}")
             print(f"logduct: collecting from {where} into {into}", file=sys.stderr, flush=True)
-        collector.run()
+        counters = collector.run()
         collector.report("logduct: stopped: ")
-    return 0
+    return 1 if counters.not_stored else 0
 
 
 def _emit(args: argparse.Namespace) -> int:
@@ -154,17 +157,43 @@ def _emit(args: argparse.Namespace) -> int:
                              overflow=Overflow.BLOCK,
                              server_key=load_public_key(args.curve_server_key) if args.curve_server_key else None,
                              curve=load_curve_keys(args.curve_secret_key) if args.curve_secret_key else None)
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
     refused = 0
-    for number, line in enumerate(sys.stdin.buffer, start=1):
-        try:
-            emitter.send(decode(line))
-        except ProtocolError as error:  # EMIT-1, FIFO-2: named, counted, and the rest still sent
-            refused += 1
-            print(f"logduct: line {number}: {error}", file=sys.stderr)
-    lost = emitter.close(timeout_s=args.timeout)
+    number = 0
+    try:
+        for number, line in enumerate(_lines(sys.stdin.buffer.fileno(), deadline), start=1):
+            try:
+                emitter.send(decode(line), deadline)
+            except ProtocolError as error:  # EMIT-1, FIFO-2: named, counted, and the rest still sent
+                refused += 1
+                print(f"logduct: line {number}: {error}", file=sys.stderr)
+    except TimeoutError:
+        print(f"logduct: --timeout {args.timeout:g} s ran out at line {number:,} of stdin; the rest was not read",
+              file=sys.stderr)
+        emitter.close(timeout_s=0)
+        return EXIT_NOT_HANDED_OVER
+    lost = emitter.close(timeout_s=None if deadline is None else max(0.0, deadline - time.monotonic()))
     if lost:
         return EXIT_NOT_HANDED_OVER
     return EXIT_REFUSED if refused else 0
+
+
+def _lines(fd: int, deadline: float | None) -> Iterator[bytes]:
+    """The lines of ``fd`` as they come (the last one perhaps without its LF); TimeoutError if
+    ``deadline`` (time.monotonic()) passes while waiting for more."""
+    pending = b""
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and (left <= 0 or not select.select([fd], [], [], left)[0]):
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if pending:
+                yield pending
+            return
+        *complete, pending = (pending + chunk).split(b"\n")
+        for line in complete:
+            yield line + b"\n"
 
 
 def _query(args: argparse.Namespace) -> int:

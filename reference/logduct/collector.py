@@ -30,8 +30,9 @@ from .delivery import Delivery, IncomingMessage
 from .errors import ProtocolError
 from .fifo import DEFAULT_MODE, FifoReader
 from .framing import LineFramer, OverlongLine
+from .quarantine import QuarantineBudget
 from .record import MAX_RECORD_BYTES, decode
-from .sink import Accepted, Batch, Rejection, Sink
+from .sink import Accepted, Batch, Rejection, Sink, SinkUnavailable
 from .zmq_transport import Curve, ZmqReceiver
 
 #: COL-3: at low load a record is committed within this much of its arrival, plus the commit.
@@ -52,6 +53,9 @@ class Counters:
     rejected: Counter[str] = field(default_factory=Counter)  # by rule ID
     duplicates: int = 0
     refused_by_database: int = 0
+    not_stored: int = 0  # read, and never stored: the database was down when the collector stopped
+    not_quarantined: int = 0  # rejections past COL-8's bound: counted, not stored
+    unstorable: int = 0  # rejections the quarantine itself refused (COL-9)
     started: float = field(default_factory=time.monotonic)
 
     def summary(self) -> str:
@@ -62,6 +66,12 @@ class Counters:
             text += f", duplicates {self.duplicates:,} (ZMQ-6, not stored again)"
         if self.refused_by_database:
             text += f", refused by PostgreSQL {self.refused_by_database:,} (COL-2, quarantined)"
+        if self.not_quarantined:
+            text += f", past the quarantine's bound {self.not_quarantined:,} (COL-8, counted only)"
+        if self.unstorable:
+            text += f", refused by the quarantine {self.unstorable:,} (COL-9)"
+        if self.not_stored:
+            text += f", NOT STORED {self.not_stored:,} (PostgreSQL unavailable at the stop)"
         return f"{text}; up {time.monotonic() - self.started:,.1f} s"
 
 
@@ -124,6 +134,8 @@ class Collector:
         self._batch_started = 0.0
         self._stop_requested = False
         self._report_requested = False
+        self._budgets = {source.name: QuarantineBudget() for source in sources}  # COL-8, per input
+        sink.give_up = lambda: self._stop_requested  # COL-9: a dead database waits no longer than a stop
 
     def request_stop(self) -> None:
         """Safe from a signal handler: the loop stops at its next turn (COL-4)."""
@@ -149,6 +161,7 @@ class Collector:
                 else:
                     for identity, incoming in source.receiver.receive():
                         self._take_message(identity, incoming, source)
+            self._owed_summaries()
             if self._batch and time.monotonic() - self._batch_started >= self.flush_interval_s:
                 self._flush()
             if self._report_requested:
@@ -221,9 +234,20 @@ class Collector:
 
     def _reject(self, source: Source, who: str, error: ProtocolError, raw: bytes,
                 delivery: Delivery | None = None) -> None:
+        self.counters.rejected[error.rule] += 1
+        if not self._budgets[source.name].admit(error.rule, len(raw), time.time()):
+            self.counters.not_quarantined += 1  # COL-8: counted, not stored
+            return
         self._note_arrival()
         self._batch.rejections.append(Rejection(source.transport, who, error.rule, str(error), raw, delivery))
         self._flush_if_full()
+
+    def _owed_summaries(self) -> None:
+        """COL-8: one row for each input and second in which rejections were not stored."""
+        for source in self.sources:
+            for reason in self._budgets[source.name].summaries(time.time()):
+                self._note_arrival()
+                self._batch.rejections.append(Rejection(source.transport, source.name, "COL-8", reason, b""))
 
     def _note_arrival(self) -> None:
         if not self._batch:
@@ -234,15 +258,22 @@ class Collector:
             self._flush()
 
     def _flush(self) -> None:
+        self._owed_summaries()
         if not self._batch:
             return
         batch, self._batch = self._batch, Batch()
-        written = self.sink.write(batch)
+        try:
+            written = self.sink.write(batch)
+        except SinkUnavailable as error:  # only once told to stop: nothing of the batch is acknowledged
+            print(f"logduct: {error}; {len(batch):,} records and rejections not stored", file=sys.stderr)
+            self.counters.not_stored += len(batch)
+            return
+        # ZMQ-4: acknowledged only now, the commit done.
         for acknowledge in batch.after_commit:
             acknowledge()
         self.counters.stored += written.stored
-        self.counters.rejected.update(r.rule for r in batch.rejections)
         self.counters.duplicates += written.duplicates
+        self.counters.unstorable += written.unstorable
         if written.refused_by_database:
             self.counters.refused_by_database += written.refused_by_database
             self.counters.rejected["COL-2"] += written.refused_by_database

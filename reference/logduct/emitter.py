@@ -36,12 +36,17 @@ class Overflow(enum.Enum):
     BLOCK = "block"  # wait until the queue has room
 
 
-def make_room(changed: threading.Condition, is_full: Callable[[], bool], overflow: Overflow) -> bool:
-    """EMIT-3, called holding ``changed``: True once there is room; False when the record is dropped."""
+def make_room(changed: threading.Condition, is_full: Callable[[], bool], overflow: Overflow,
+              deadline: float | None = None) -> bool:
+    """EMIT-3, called holding ``changed``: True once there is room; False when the record is dropped.
+    With ``BLOCK`` and a ``deadline`` (time.monotonic()), TimeoutError if it passes first."""
     while is_full():
         if overflow is Overflow.DROP_NEWEST:
             return False
-        changed.wait()
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TimeoutError("no room in the queue before the deadline")
+        changed.wait(left)
     return True
 
 
@@ -77,14 +82,15 @@ class FifoEmitter:
         """The longest line this emitter sends: PIPE_BUF, or 512 in the portable profile (FIFO-3)."""
         return self._writer.pipe_buf
 
-    def send(self, record: Record) -> bool:
+    def send(self, record: Record, deadline: float | None = None) -> bool:
         """Hand ``record`` over or queue it: True. Dropped because the queue is full: False.
 
-        Raises ProtocolError for a record too large for one atomic write (FIFO-2): nothing is sent.
+        Raises ProtocolError for a record too large for one atomic write (FIFO-2): nothing is sent;
+        TimeoutError if ``BLOCK`` waited for room until ``deadline`` (time.monotonic()).
         """
-        return self.send_line(encode(record))
+        return self.send_line(encode(record), deadline)
 
-    def send_line(self, line: bytes) -> bool:
+    def send_line(self, line: bytes, deadline: float | None = None) -> bool:
         """``send`` for a line already in canonical encoding."""
         self._writer.check_size(line)
         with self._changed:
@@ -93,7 +99,7 @@ class FifoEmitter:
             if not self._queue and self._writer.try_write(line):
                 self._sent += 1
                 return True
-            if not make_room(self._changed, lambda: len(self._queue) >= self.queue_limit, self.overflow):
+            if not make_room(self._changed, lambda: len(self._queue) >= self.queue_limit, self.overflow, deadline):
                 self._dropped += 1
                 return False
             self._queue.append(line)

@@ -53,6 +53,9 @@ def ensure_fifo(path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> None:
         raise TransportError(f"FIFO-1: {path} exists and is not a FIFO (refused; nothing changed)")
     if info.st_mode & stat.S_IWOTH:
         print(f"logduct: warning: FIFO-1: {path} is writable by any user", file=sys.stderr)
+    if info.st_uid != os.geteuid():
+        print(f"logduct: warning: FIFO-1: {path} belongs to user {info.st_uid}, not to this collector "
+              f"({os.geteuid()}); its owner decides who may write to it", file=sys.stderr)
 
 
 class FifoReader:

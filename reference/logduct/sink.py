@@ -3,10 +3,15 @@
 Theory of operation. The collector fills a ``Batch``: COPY lines for ``logs`` and for the
 quarantine ``logs_rejected``. ``PostgresSink.write`` stores a batch in one transaction, so that a
 record and a rejection received together are committed together (ZMQ-4 acknowledges on that).
-A lost connection is retried until it comes back: nothing of the batch is dropped. Validation makes
-every record storable (section 1); should PostgreSQL still refuse a batch, the sink falls back to
-one row at a time and quarantines the row it refuses, so that one row never costs its batch
-(COL-2).
+
+Two kinds of failure, told apart by what PostgreSQL says. A fault of the database's state (the
+connection lost or refused, a read-only server, a full disk, a missing permission) says nothing
+about the rows: the sink keeps the batch, reconnects (re-creating a dropped schema, PG-5) and tries
+again with growing pauses, saying so on stderr when the state changes (COL-9). A fault of a row
+(PostgreSQL's data or integrity errors) should never happen, since validation makes every record
+storable (section 1); should it happen all the same, the sink stores the batch one row at a time
+under savepoints and quarantines the row it refuses, so that one row never costs its batch (COL-2).
+A rejection that even the quarantine refuses is counted and named on stderr, never fatal.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO, NamedTuple, Protocol, TextIO
+from typing import BinaryIO, NamedTuple, Protocol, TextIO, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -27,8 +32,15 @@ from .delivery import Delivery, SeenDeliveries
 from .errors import LogductError
 from .record import Record, encode
 
-#: How long the sink waits between attempts to reach a database that went away.
-RECONNECT_INTERVAL_S = 0.5
+Connection = psycopg.Connection[tuple[object, ...]]
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: COL-9: the pause after a database fault, doubled after each failed attempt up to the most.
+RETRY_FIRST_S = 0.5
+RETRY_MOST_S = 30.0
+#: PostgreSQL's verdicts on rows, not on its own state: the batch is then stored row by row (COL-2).
+_ROW_FAULTS = (psycopg.DataError, psycopg.IntegrityError)
 
 
 class Accepted(NamedTuple):
@@ -68,9 +80,17 @@ class Written:
     rejected: int  # rejections now in the quarantine, those the sink itself added included
     duplicates: int = 0  # deliveries already stored, not stored again (ZMQ-6)
     refused_by_database: int = 0  # valid records PostgreSQL refused all the same: a bug, quarantined as COL-2
+    unstorable: int = 0  # rejections the quarantine refused too: counted and named on stderr (COL-9)
+
+
+class SinkUnavailable(LogductError):
+    """The database stayed out of reach until the collector was told to stop (COL-9)."""
 
 
 class Sink(Protocol):
+    #: Asked while the sink waits on a failing database: True makes ``write`` raise SinkUnavailable.
+    give_up: Callable[[], bool]
+
     def write(self, batch: Batch) -> Written: ...
 
     def close(self) -> None: ...
@@ -84,6 +104,10 @@ def _key(delivery: Delivery | None) -> tuple[UUID | None, int | None]:
     return (None, None) if delivery is None else (delivery.session, delivery.seq)
 
 
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 def safe_dsn(dsn: str) -> str:
     """COL-6: a DSN fit to print, its password masked."""
     params = conninfo_to_dict(dsn)
@@ -93,38 +117,68 @@ def safe_dsn(dsn: str) -> str:
 
 
 class PostgresSink:
-    """COPY into ``logs`` and ``logs_rejected``; the schema is created if missing (PG-5)."""
+    """COPY into ``logs`` and ``logs_rejected``; the schema is created if missing (PG-5).
+
+    ``give_up`` is asked between attempts while the database is at fault: once it says True, ``write``
+    raises SinkUnavailable instead of waiting on (the collector sets it when told to stop).
+    """
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-        self._conn = self._connect(first=True)
-
-    def _connect(self, *, first: bool = False) -> psycopg.Connection[tuple[object, ...]]:
-        while True:
-            try:
-                conn = psycopg.connect(self._dsn, autocommit=True)
-                with conn.transaction():
-                    # Collectors starting together would race on CREATE ... IF NOT EXISTS.
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtext('logduct schema'))")
-                    conn.execute(sqlfiles.schema())
-                for table in ("logs", "logs_rejected"):  # staging for keyed rows, once per connection
-                    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
-                                         " ON COMMIT DELETE ROWS").format(_staging(table), sql.Identifier(table)))
-                return conn
-            except psycopg.OperationalError as error:
-                if first:  # a wrong DSN at start is the operator's to fix, not a wait
-                    raise LogductError(f"cannot reach PostgreSQL: {error}".strip()) from None
-                print(f"logduct: PostgreSQL unreachable, retrying: {error}".strip(), file=sys.stderr)
-                time.sleep(RECONNECT_INTERVAL_S)
+        self.give_up: Callable[[], bool] = lambda: False
+        self._fault: str | None = None  # what is wrong with the database now, as last said on stderr
+        try:  # a DSN that is malformed or names no reachable server at start is the operator's to fix
+            self._conn = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as error:
+            raise LogductError(f"cannot reach PostgreSQL: {_one_line(error)}") from None
+        self._conn = self._until_done(self._prepare, self._conn)
 
     def write(self, batch: Batch) -> Written:
+        return self._until_done(self._write_once, batch)
+
+    def _until_done(self, attempt: Callable[[T], R], argument: T) -> R:
+        """COL-9: ``attempt`` until the database lets it succeed; reconnect and pause between tries."""
+        pause = RETRY_FIRST_S
         while True:
             try:
-                return self._write_once(batch)
-            except psycopg.OperationalError as error:
-                print(f"logduct: lost PostgreSQL mid-batch, retrying: {error}".strip(), file=sys.stderr)
-                self._conn.close()
-                self._conn = self._connect()
+                result = attempt(argument)
+            except psycopg.Error as error:  # the database's state, not a row: rows are judged inside
+                self._say_fault(f"{type(error).__name__}: {_one_line(error)}")
+            else:
+                if self._fault is not None:
+                    print("logduct: PostgreSQL works again; carrying on", file=sys.stderr, flush=True)
+                    self._fault = None
+                return result
+            if self.give_up():
+                raise SinkUnavailable(f"PostgreSQL still failing when told to stop: {self._fault}")
+            time.sleep(pause)
+            pause = min(RETRY_MOST_S, pause * 2)
+            self._reconnect()
+
+    def _say_fault(self, fault: str) -> None:
+        kind = fault.split(":", 1)[0]
+        if self._fault is None or not self._fault.startswith(kind):  # once per change of state
+            print(f"logduct: PostgreSQL: {fault}; keeping the batch and retrying (up to every "
+                  f"{RETRY_MOST_S:g} s)", file=sys.stderr, flush=True)
+        self._fault = fault
+
+    def _reconnect(self) -> None:
+        self._conn.close()
+        try:
+            self._conn = self._prepare(psycopg.connect(self._dsn, autocommit=True))
+        except psycopg.Error as error:
+            self._say_fault(f"{type(error).__name__}: {_one_line(error)}")
+
+    @staticmethod
+    def _prepare(conn: Connection) -> Connection:
+        with conn.transaction():
+            # Collectors starting together would race on CREATE ... IF NOT EXISTS.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('logduct schema'))")
+            conn.execute(sqlfiles.schema())
+        for table in ("logs", "logs_rejected"):  # staging for keyed rows, once per connection
+            conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
+                                 " ON COMMIT DELETE ROWS").format(_staging(table), sql.Identifier(table)))
+        return conn
 
     def _write_once(self, batch: Batch) -> Written:
         logs_rows = [copy_format.logs_row(a.record, *_key(a.delivery)) for a in batch.records]
@@ -135,28 +189,36 @@ class PostgresSink:
             with self._conn.transaction():
                 stored = self._store("logs", copy_format.LOGS_COLUMNS, logs_rows, keyed)
                 rejected = self._store("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows, keyed)
-        except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError):
+        except _ROW_FAULTS:
             return self._write_row_by_row(logs_rows, rejected_rows, keyed)
         return Written(stored=stored, rejected=rejected,
                        duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected)
 
     def _write_row_by_row(self, logs_rows: list[str], rejected_rows: list[str], keyed: bool) -> Written:
-        """COL-2: store what PostgreSQL takes; quarantine, with its error, each row it refuses."""
-        stored = refused = 0
+        """COL-2: store what PostgreSQL takes; quarantine, with its error, each row it refuses. One
+        transaction, a savepoint a row: a database fault midway leaves nothing half stored."""
+        stored = refused = rejected = unstorable = 0
         rejected_rows = list(rejected_rows)
-        for row in logs_rows:
-            try:
-                with self._conn.transaction():
-                    stored += self._store("logs", copy_format.LOGS_COLUMNS, [row], keyed)
-            except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as error:
-                refused += 1
-                rejected_rows.append(copy_format.rejected_row(
-                    "copy", None, "COL-2", f"PostgreSQL refused a valid record: {error}".strip(),
-                    row.encode()))
         with self._conn.transaction():
-            rejected = self._store("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows, keyed)
-        return Written(stored=stored, rejected=rejected, duplicates=len(logs_rows) - stored - refused,
-                       refused_by_database=refused)
+            for row in logs_rows:
+                try:
+                    with self._conn.transaction():
+                        stored += self._store("logs", copy_format.LOGS_COLUMNS, [row], keyed)
+                except _ROW_FAULTS as error:
+                    refused += 1
+                    rejected_rows.append(copy_format.rejected_row(
+                        "copy", None, "COL-2", f"PostgreSQL refused a valid record: {_one_line(error)}",
+                        row.encode()))
+            for row in rejected_rows:
+                try:
+                    with self._conn.transaction():
+                        rejected += self._store("logs_rejected", copy_format.REJECTED_COLUMNS, [row], keyed)
+                except _ROW_FAULTS as error:
+                    unstorable += 1
+                    print(f"logduct: COL-9: the quarantine refused a rejection ({_one_line(error)}): "
+                          f"{row[:200]!r}", file=sys.stderr)
+        return Written(stored=stored, rejected=rejected, refused_by_database=refused, unstorable=unstorable,
+                       duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected - refused - unstorable)
 
     def _store(self, table: str, columns: tuple[str, ...], rows: list[str], keyed: bool) -> int:
         """COPY ``rows`` into ``table``; the number of rows stored. With delivery keys, a row already
@@ -202,6 +264,7 @@ class StdoutSink:
         self._out = out if out is not None else sys.stdout.buffer
         self._errors = errors if errors is not None else sys.stderr
         self._seen = SeenDeliveries()
+        self.give_up: Callable[[], bool] = lambda: False  # stdout never fails
 
     def write(self, batch: Batch) -> Written:
         new = [a.record for a in batch.records if a.delivery is None or self._seen.add(a.delivery)]

@@ -55,11 +55,12 @@ class ZmqEmitter:
         self._thread = threading.Thread(target=self._run, name="logduct-zmq-emitter", daemon=True)
         self._thread.start()
 
-    def send(self, record: Record) -> bool:
-        """Queue ``record`` for delivery: True. Dropped because the queue is full: False."""
-        return self.send_line(encode(record))
+    def send(self, record: Record, deadline: float | None = None) -> bool:
+        """Queue ``record`` for delivery: True. Dropped because the queue is full: False. TimeoutError
+        if ``BLOCK`` waited for room until ``deadline`` (time.monotonic())."""
+        return self.send_line(encode(record), deadline)
 
-    def send_line(self, line: bytes) -> bool:
+    def send_line(self, line: bytes, deadline: float | None = None) -> bool:
         """``send`` for a line already in canonical encoding."""
         if len(line) > self.max_line_bytes:  # ZMQ-8: refused here rather than sent and cut off
             raise ProtocolError("ZMQ-8", f"record is {len(line):,} bytes; the most is {self.max_line_bytes:,} "
@@ -69,7 +70,7 @@ class ZmqEmitter:
                 raise ValueError("emitter is closed")
             # ZMQ-7: queued and unacknowledged records together are bounded.
             if not make_room(self._changed, lambda: len(self._queue) + self._window.records_in_flight >=
-                             self.queue_limit, self.overflow):
+                             self.queue_limit, self.overflow, deadline):
                 self._dropped += 1
                 return False
             was_empty = not self._queue

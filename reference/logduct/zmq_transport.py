@@ -48,9 +48,12 @@ def check_bind_endpoint(endpoint: str, *, allow_remote: bool) -> None:
     if allow_remote or host == "localhost":
         return
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         loopback = False  # an interface name or "*": not loopback
+    else:
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        loopback = (mapped or address).is_loopback  # ::ffff:127.0.0.1 is 127.0.0.1
     if not loopback:
         raise EndpointError(f"ZMQ-1: {endpoint} is not a loopback address; pass --allow-remote to bind it "
                             "(and consider --curve-secret-key)")
@@ -78,7 +81,8 @@ def load_public_key(path: str | Path) -> bytes:
     return public
 
 
-def _heartbeats(socket: zmq.Socket[bytes]) -> None:
+def _common_options(socket: zmq.Socket[bytes]) -> None:
+    socket.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT binds and connects; IPv4 endpoints work as before
     # ZMQ-9: ZMTP heartbeats, so that a dead peer is noticed within seconds.
     socket.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
     socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
@@ -108,7 +112,7 @@ class ZmqReceiver:
         # ZMQ-8: a frame larger than a record can be is refused, its sender disconnected.
         self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_RECORD_BYTES)
         self.socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_MESSAGES)
-        _heartbeats(self.socket)
+        _common_options(self.socket)
         self.socket.setsockopt(zmq.LINGER, 1_000)  # acknowledgements still queued at exit get a second
         if curve is not None:
             self.socket.curve_server = True
@@ -164,7 +168,7 @@ def dealer(context: zmq.Context[zmq.Socket[bytes]], endpoints: list[str], *, ide
     socket.setsockopt(zmq.LINGER, 0)  # what is unacknowledged at close is counted, not flushed blind
     socket.setsockopt(zmq.RECONNECT_IVL, 100)
     socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1_000)
-    _heartbeats(socket)
+    _common_options(socket)
     if server_key is not None:
         own = curve or _ephemeral_curve()
         socket.curve_serverkey = server_key
