@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from logduct_conformance import load_vectors
 
@@ -33,3 +34,14 @@ def test_check_exits_zero_when_every_line_is_valid() -> None:
     done = logduct("check", stdin=b"".join(v.line for v in valid))
     assert (done.returncode, done.stderr) == (0, b"")
     assert done.stdout == b"".join(v.canonical or b"" for v in valid)
+
+
+def test_a_malformed_or_unreachable_dsn_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
+    """COL-6, COL-9: a DSN that cannot be used at start is the operator's to fix: one line, status 2,
+    no traceback, no password."""
+    for dsn in ("not a dsn", "postgresql://me:s3cret@127.0.0.1:1/db?connect_timeout=5"):
+        done = logduct("collect", "--fifo", str(tmp_path / "f.fifo"), "--dsn", dsn)
+        errors = done.stderr.decode()
+        assert done.returncode == 2, errors
+        assert errors.count("\n") == 1 and errors.startswith("logduct: cannot reach PostgreSQL")
+        assert "Traceback" not in errors and "s3cret" not in errors

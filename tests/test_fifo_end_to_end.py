@@ -260,3 +260,36 @@ def test_counter_of_rejections_by_rule_matches_the_table(rig: Rig) -> None:
     by_rule = Counter(rule for _, rule, _, _ in rejected_rows(rig.dsn))
     assert by_rule == {"ENC-2": 1, "REC-1": 1, "REC-2": 2}
     assert "rejected 4 (ENC-2 1, REC-1 1, REC-2 2)" in collector.stderr
+
+
+def test_a_flood_of_garbage_is_counted_but_stores_a_bounded_quarantine(rig: Rig) -> None:
+    """COL-8: 5,000 bad lines at once: at most 100 stored per second of arrival, one COL-8 row per such
+    second counting the rest by rule; the valid records among them are all stored."""
+    collector = rig.collect()
+    valid = [record(1, n) for n in range(20)]
+    flood = b"".join(b"not json %d\n" % n + (encode(valid[n // 250]) if n % 250 == 0 else b"")
+                     for n in range(5_000))
+    fd = os.open(rig.fifo, os.O_WRONLY)
+    for start in range(0, len(flood), PIPE_BUF):  # whole lines per write, as emitters do
+        chunk = flood[start:start + PIPE_BUF]
+        os.write(fd, chunk)
+    os.close(fd)
+    wait_for(lambda: "rejected 5,000" in (collector.send_signal(signal.SIGUSR1) or collector.stderr),
+             "the collector to count 5,000 rejections", every_s=0.2)
+    assert collector.stop() == 0
+    rows = rejected_rows(rig.dsn)
+    summaries = [reason for _, rule, reason, _ in rows if rule == "COL-8"]
+    stored = [rule for _, rule, _, _ in rows if rule != "COL-8"]
+    not_stored = sum(int(reason.split(" rejections")[0].replace(",", "")) for reason in summaries)
+    assert summaries and len(stored) <= 100 * len(summaries) + 100
+    assert len(stored) + not_stored == 5_000, (len(stored), not_stored)
+    assert delivery_report(valid, stored_records(rig.dsn)) == (0, 0, 0)
+
+
+def test_an_existing_fifo_owned_by_another_user_is_used_with_a_warning(rig: Rig) -> None:
+    """FIFO-1: a FIFO another user owns works, and the collector says whose it is."""
+    os.mkfifo(rig.fifo, 0o620)
+    os.chown(rig.fifo, 65534, -1)
+    collector = rig.collect()
+    assert "FIFO-1" in collector.stderr and "belongs to user 65534" in collector.stderr
+    assert collector.stop() == 0

@@ -179,6 +179,7 @@ class Collector:
                 if unfinished is not None:
                     self._reject(source, source.name,
                                  ProtocolError("ENC-2", "line without its LF when the collector stopped"), unfinished)
+        self._owed_summaries(final=True)
         self._flush()  # and with it the last acknowledgements
         for source in self.sources:
             if isinstance(source, ZmqSource):
@@ -242,10 +243,10 @@ class Collector:
         self._batch.rejections.append(Rejection(source.transport, who, error.rule, str(error), raw, delivery))
         self._flush_if_full()
 
-    def _owed_summaries(self) -> None:
+    def _owed_summaries(self, final: bool = False) -> None:
         """COL-8: one row for each input and second in which rejections were not stored."""
         for source in self.sources:
-            for reason in self._budgets[source.name].summaries(time.time()):
+            for reason in self._budgets[source.name].summaries(time.time(), final=final):
                 self._note_arrival()
                 self._batch.rejections.append(Rejection(source.transport, source.name, "COL-8", reason, b""))
 

@@ -42,9 +42,10 @@ class QuarantineBudget:
         self._not_stored[rule] += 1
         return False
 
-    def summaries(self, now: float) -> list[str]:
-        """The reasons of the COL-8 rows owed for the seconds before ``now``, each once."""
-        self._roll(int(now))
+    def summaries(self, now: float, *, final: bool = False) -> list[str]:
+        """The reasons of the COL-8 rows owed for the seconds before ``now``, each once; ``final``: the
+        current second's too, since no later call will come (the collector stops)."""
+        self._roll(int(now) + final)
         owed, self._owed = self._owed, []
         return owed
 
