@@ -4,6 +4,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from logduct_conformance.peers import no_leftover_peers  # noqa: F401 (an autouse fixture)
 from logduct_conformance.processes import no_leftover_processes  # noqa: F401 (an autouse fixture)
 
 pytest_plugins = ["logduct_conformance.postgres"]

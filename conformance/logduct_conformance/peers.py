@@ -6,8 +6,11 @@ from __future__ import annotations
 import fcntl
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
 import zmq
 
 from logduct.delivery import parse_ack, parse_message
@@ -17,13 +20,37 @@ from logduct.framing import LineFramer
 from .processes import wait_for
 
 
-class RawDealer:
+class _Peer:
+    """A ZeroMQ peer of the suite's, with its own context. Every one is closed after its test even when
+    the test fails midway (``no_leftover_peers``): an open socket would hang the run for ever in
+    zmq_ctx_term, turning a red verdict into none."""
+
+    open_peers: ClassVar[list[_Peer]] = []
+
+    def __init__(self, kind: int) -> None:
+        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.socket = self.context.socket(kind)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        _Peer.open_peers.append(self)
+
+    def close(self) -> None:
+        if not self.context.closed:
+            self.context.destroy(linger=0)
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_peers() -> Iterator[None]:
+    """Autouse where imported: every peer a test opened is closed after it, pass or fail."""
+    yield
+    while _Peer.open_peers:
+        _Peer.open_peers.pop().close()
+
+
+class RawDealer(_Peer):
     """The suite's own DEALER: sends exactly the frames a test writes, and reads acknowledgements."""
 
     def __init__(self, endpoint: str) -> None:
-        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self.socket = self.context.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.LINGER, 0)
+        super().__init__(zmq.DEALER)
         self.socket.connect(endpoint)
 
     def send(self, frames: list[bytes]) -> None:
@@ -37,18 +64,12 @@ class RawDealer:
                  f"{n} acknowledgements", timeout_s=timeout_s)
         return got
 
-    def close(self) -> None:
-        self.socket.close()
-        self.context.term()
 
-
-class RawRouter:
+class RawRouter(_Peer):
     """The suite's own ROUTER: receives an emitter's messages as frames, and acknowledges only when told."""
 
     def __init__(self, endpoint: str) -> None:
-        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self.socket = self.context.socket(zmq.ROUTER)
-        self.socket.setsockopt(zmq.LINGER, 0)
+        super().__init__(zmq.ROUTER)
         self.socket.bind(endpoint)
         self.poller = zmq.Poller()
         self.poller.register(self.socket, zmq.POLLIN)
@@ -63,10 +84,6 @@ class RawRouter:
     def acknowledge(self, identity: bytes, frames: list[bytes]) -> None:
         """ZMQ-4: the acknowledgement of a well-formed message."""
         self.socket.send_multipart([identity, *parse_message(frames).ack()])
-
-    def close(self) -> None:
-        self.socket.close()
-        self.context.term()
 
 
 class RawFifoReader:

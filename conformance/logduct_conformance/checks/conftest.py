@@ -13,7 +13,7 @@ import pytest
 
 from logduct.record import Record, decode
 from logduct_conformance.compare import loads_stored_json
-from logduct_conformance.peers import RawFifoReader
+from logduct_conformance.peers import RawFifoReader, no_leftover_peers  # noqa: F401 (an autouse fixture)
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import (
     Process,

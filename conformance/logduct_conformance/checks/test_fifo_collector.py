@@ -237,3 +237,50 @@ def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: Col
             "with_traceback": sorted((event, data["n"]) for event, data in run("with_traceback")),
         }
     assert got == model
+
+
+@pytest.mark.needs("postgres")
+@pytest.mark.rules("COL-8", "COL-2")
+def test_a_flood_of_bad_lines_is_not_all_stored_and_the_valid_lines_among_it_are(
+        collector: CollectorUnderTest) -> None:
+    """20,000 bad lines at once, 20 valid ones among them: a collector stores at most 1,000 rejections a
+    second per input, so unless the flood took 20 s to read, not all of it is in logs_rejected, and a
+    COL-8 row says so; every valid record is stored."""
+    process = collector.start()
+    valid = [record(n) for n in range(20)]
+    collector.write(b"".join(b"not json %d\n" % n + (encode(valid[n // 1_000]) if n % 1_000 == 0 else b"")
+                             for n in range(20_000)))
+    stored = collector.wait_accepted(len(valid), timeout_s=60)
+    assert delivery_report(valid, stored) == (0, 0, 0)
+    assert collector.current.stop() == 0, process.stderr[-2000:]
+    rules = collector.rejected_rules()
+    assert "COL-8" in rules, "no row says how many rejections were not stored"
+    assert len([rule for rule in rules if rule != "COL-8"]) < 20_000, "every one of 20,000 bad lines was stored"
+
+
+@pytest.mark.needs("postgres")
+@pytest.mark.rules("COL-9", "COL-4")
+def test_a_database_that_turns_read_only_is_waited_out(collector: CollectorUnderTest) -> None:
+    """The database turns read-only and ends the collector's sessions while records arrive: the collector
+    stays up and, once the database takes writes again, stores every record."""
+    assert collector.dsn is not None
+    process = collector.start()
+    name = psycopg.conninfo.conninfo_to_dict(collector.dsn)["dbname"]
+    read_only = psycopg.sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}")
+    valid = [record(n) for n in range(300)]
+    with psycopg.connect(collector.dsn, autocommit=True) as admin:
+        admin.execute(read_only.format(psycopg.sql.Identifier(name), psycopg.sql.SQL("on")))
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        collector.write(b"".join(map(encode, valid[:150])))
+        # Until the collector has had a chance to meet the read-only database; if a busy machine keeps
+        # it from trying in time, the check proves less, never wrongly fails.
+        try:
+            wait_for(lambda: process.popen.poll() is not None, "the collector to fail", timeout_s=3)
+        except TimeoutError:
+            pass
+        admin.execute(read_only.format(psycopg.sql.Identifier(name), psycopg.sql.SQL("off")))
+    assert process.popen.poll() is None, f"the collector died of the database's state: {process.stderr[-2000:]}"
+    collector.write(b"".join(map(encode, valid[150:])))
+    assert delivery_report(valid, collector.wait_accepted(len(valid), timeout_s=90)) == (0, 0, 0)
+    assert collector.current.stop() == 0

@@ -106,3 +106,36 @@ def test_collector_killed_twice_under_load_loses_nothing_and_doubles_nothing(
     # 3 s of input, then a retransmission or two: an emitter that never resends waits for ever.
     assert emitter.wait(15) == 0, emitter.stderr
     assert delivery_report(sent, collector.wait_accepted(len(sent))) == (0, 0, 0)
+
+
+def _frames(session: uuid.UUID, first_seq: int, records: list[bytes]) -> list[bytes]:
+    """ZMQ-3's frames, spelt out here so that a check never trusts the code it judges."""
+    return [b"LD1", session.bytes, first_seq.to_bytes(8, "big"), *records]
+
+
+@pytest.mark.rules("ZMQ-11", "ZMQ-12", "COL-2")
+def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_the_collector_lives(
+        collector: CollectorUnderTest) -> None:
+    """Records numbered past 2^63-1, more than 1,024 records, more than 1 MiB of records: each message is
+    quarantined under its rule and never acknowledged; a valid message after them is acknowledged."""
+    process, endpoint = start(collector)
+    dealer = RawDealer(endpoint)
+    good = encode(record(1))[:-1]
+    bad = [
+        (_frames(uuid.uuid4(), 2**63, [good]), "ZMQ-11"),
+        (_frames(uuid.uuid4(), 2**63 - 1, [good, good]), "ZMQ-11"),
+        (_frames(uuid.uuid4(), 1, [good] * 1_025), "ZMQ-12"),
+        (_frames(uuid.uuid4(), 1, [b" " * 60_000 + good] * 18), "ZMQ-12"),  # 1,081,440 bytes of records
+    ]
+    for frames, _ in bad:
+        dealer.send(frames)
+    wait_for(lambda: len(collector.rejected_rules()) >= len(bad) or process.popen.poll() is not None,
+             f"{len(bad)} rejections")
+    assert process.popen.poll() is None, f"the collector died: {process.stderr[-2000:]}"
+    assert sorted(collector.rejected_rules()) == sorted(rule for _, rule in bad)
+    session = uuid.uuid4()
+    edge = [encode(record(n, "edge"))[:-1] for n in range(2)]
+    dealer.send(_frames(session, 2**63 - 2, edge))  # the last two numbers there are: valid
+    assert dealer.acks(1) == [(session, 2**63 - 2, 2)], "a valid message after the refused ones"
+    assert delivery_report([record(n, "edge") for n in range(2)], collector.accepted()) == (0, 0, 0)
+    dealer.close()

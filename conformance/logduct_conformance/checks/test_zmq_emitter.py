@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -62,3 +63,60 @@ def test_an_unacknowledged_message_is_sent_again_under_the_same_key_until_acknow
     router.acknowledge(identity, again)
     assert emitter.wait(30) == 0, emitter.stderr
     router.close()
+
+
+def _key(frames: list[bytes]) -> tuple[bytes, int, int]:
+    """(session, first seq, records) of an emitter's message, read straight off its frames (ZMQ-3)."""
+    return frames[1], int.from_bytes(frames[2], "big"), len(frames) - 3
+
+
+@pytest.mark.rules("ZMQ-13", "ZMQ-7")
+def test_an_emitter_never_sent_an_acknowledgement_keeps_at_most_its_window_outstanding(
+        implementation: Implementation, tmp_path: Path) -> None:
+    """20,000 records and no acknowledgement ever: the emitter must stop at its window (at most 16,384
+    records, ZMQ-13), so the suite must not see all 20,000 within 20 s. Only an emitter with no window
+    sends them all; a slow machine can only make a conforming emitter send fewer."""
+    endpoint = f"ipc://{tmp_path}/router.ipc"
+    router = RawRouter(endpoint)
+    emitter = Process(implementation.emit("--zmq", endpoint), tmp_path, "emitter",
+                      stdin=b"".join(encode(record(n)) for n in range(20_000)))
+    seen: set[int] = set()
+    deadline = time.monotonic() + 20
+    while len(seen) < 20_000 and time.monotonic() < deadline:
+        try:
+            _, frames = router.receive(timeout_s=max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        _, first, count = _key(frames)
+        seen.update(range(first, first + count))
+    emitter.kill()
+    router.close()
+    assert len(seen) <= 16_384, f"{len(seen):,} records sent and none acknowledged: no window"
+
+
+@pytest.mark.rules("ZMQ-15", "ZMQ-14")
+def test_unacknowledged_messages_are_sent_again_one_at_a_time_ever_further_apart(
+        implementation: Implementation, tmp_path: Path) -> None:
+    """2,000 records, no acknowledgement for 12 s: each timeout sends one message again and doubles the
+    timeout (at least 1 s at first), so at most log2(12) + 1 = 4 copies can come; a fixed timeout that
+    sends everything again sends far more. A slow machine only delays copies, never adds them."""
+    endpoint = f"ipc://{tmp_path}/router.ipc"
+    router = RawRouter(endpoint)
+    emitter = Process(implementation.emit("--zmq", endpoint), tmp_path, "emitter",
+                      stdin=b"".join(encode(record(n)) for n in range(2_000)))
+    first_seen: dict[tuple[bytes, int, int], float] = {}
+    copies: list[float] = []
+    began = time.monotonic()
+    while (left := began + 12 - time.monotonic()) > 0:
+        try:
+            _, frames = router.receive(timeout_s=left)
+        except TimeoutError:
+            break
+        key = _key(frames)
+        if key in first_seen:
+            copies.append(time.monotonic() - began)
+        else:
+            first_seen[key] = time.monotonic() - began
+    emitter.kill()
+    router.close()
+    assert len(copies) <= 4, f"{len(copies)} copies in 12 s, at {', '.join(f'{t:.1f}' for t in copies)} s"
