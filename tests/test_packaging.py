@@ -101,3 +101,18 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     assert test == "pip install tox && tox"
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test in ci
+
+
+def test_systemd_unit_restarts_the_collector_on_failure_and_stops_it_with_sigterm() -> None:
+    """docs/systemd: a C-level abort in libzmq is answered by a restart; a stop is SIGTERM (COL-4)."""
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(ROOT / "docs" / "systemd" / "logduct-collect.service")
+    service = unit["Service"]
+    program, command = service["ExecStart"].split()[:2]
+    assert (Path(program).name, command) == ("logduct", "collect")
+    assert (service["Restart"], service["KillSignal"]) == ("on-failure", "SIGTERM")
+    assert float(service["RestartSec"]) >= 1 and unit["Unit"]["StartLimitIntervalSec"] == "0"
+    assert service["RuntimeDirectoryMode"] == "0700"
+    endpoint = re.search(r"--zmq (\S+)", service["ExecStart"])
+    assert endpoint and endpoint[1].startswith("tcp://127.0.0.1:")  # ZMQ-1: loopback
