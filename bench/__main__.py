@@ -2,6 +2,7 @@
 
     python -m bench            full run: 200,000 records a throughput figure, 3 rounds, ~10 min
     python -m bench --quick    CI-sized: 20,000 records, 1 round, ~1 min
+    python -m bench --hogs 2   the same beside two CPU-bound processes: a busy machine's figures
 
 Every figure comes from one run against one PostgreSQL (embedded, or --dsn: its logs and
 logs_rejected tables are dropped and made anew), and the targets are ratios between figures of
@@ -15,6 +16,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,10 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=list(MEASURES), metavar="MEASURE",
                         help=f"run this measure only (repeatable): {', '.join(MEASURES)}")
     parser.add_argument("--dsn", help="PostgreSQL to use (default: an embedded one); its logs tables are dropped")
+    parser.add_argument("--hogs", type=int, default=0, metavar="N",
+                        help="run beside N CPU-bound processes ('while 1: pass'), as on a busy machine; the "
+                             "results are written as MODE-hogsN")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"where to write JSON and PNG (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
-    mode = "quick" if args.quick else "full"
+    mode = ("quick" if args.quick else "full") + (f"-hogs{args.hogs}" if args.hogs else "")
     rounds = args.rounds or (1 if args.quick else 3)
     measures = {name: MEASURES[name] for name in args.only or MEASURES}
     with ExitStack() as stack:
@@ -58,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         conn = stack.enter_context(psycopg.connect(dsn, autocommit=True))
         bench = Bench(dsn=dsn, conn=conn, scratch=scratch, sizes=QUICK if args.quick else FULL)
         machine = describe_machine(conn, "embedded PostgreSQL" if args.dsn is None else safe_dsn(dsn))
+        machine["cpu_hogs"] = args.hogs
+        if args.hogs:
+            machine["summary"] += f"; beside {args.hogs} CPU-bound processes"
+        for _ in range(args.hogs):  # started after the database, so that they load every measure alike
+            hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+            stack.callback(hog.wait)
+            stack.callback(hog.kill)
         print(f"logduct bench ({mode}, {rounds} round{'s' * (rounds > 1)}) on {machine['summary']}", file=sys.stderr)
         runs: list[dict[str, float]] = []
         progress = Progress(len(measures) * rounds)
@@ -71,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
     figures = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     print(report.table(figures))
+    if args.hogs:
+        print(f"\n(beside {args.hogs} CPU-bound processes)")
     args.out.mkdir(parents=True, exist_ok=True)
     report.write_json(args.out / f"{mode}.json", machine, mode, runs, figures)
     report.write_chart(args.out / f"{mode}.png", figures, f"logduct bench ({mode}, median of {rounds}): "

@@ -8,6 +8,7 @@ is written as ``\\\\``, ``\\n``, ``\\r``, ``\\t``. Values never hold U+0000 (REC
 
 from __future__ import annotations
 
+import functools
 import re
 from uuid import UUID
 
@@ -23,6 +24,8 @@ REJECTED_COLUMNS = ("transport", "source", "rule", "reason", "raw", "emitter_ses
 NULL = "\\N"
 _SPECIAL = re.compile("[\\\\\n\r\t]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+#: A session's text, once per session rather than once per row: a batch holds few sessions.
+_session_text = functools.lru_cache(maxsize=1024)(str)
 
 
 def escape(value: str) -> str:
@@ -40,7 +43,7 @@ def logs_row(record: Record, session: UUID | None = None, seq: int | None = None
         texts = tuple(map(escape, texts))
     return "\t".join((
         format_utc(record.time), *texts, record.host_ip, data,
-        NULL if session is None else str(session), NULL if seq is None else str(seq),
+        NULL if session is None else _session_text(session), NULL if seq is None else str(seq),
     )) + "\n"
 
 
@@ -50,6 +53,6 @@ def rejected_row(transport: str, source: str | None, rule: str, reason: str, raw
     return "\t".join((
         escape(transport), NULL if source is None else escape(escape_unstorable(source)), escape(rule),
         escape(escape_unstorable(reason)), "\\\\x" + raw.hex(),
-        NULL if session is None else str(session), NULL if seq is None else str(seq),
+        NULL if session is None else _session_text(session), NULL if seq is None else str(seq),
     )) + "\n"
 

@@ -29,6 +29,7 @@ import struct
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import ProtocolError
 from .record import MAX_RECORD_BYTES
@@ -63,9 +64,9 @@ MAX_RTO_S = 60.0
 _CLOCK_GRANULARITY_S = 0.01  # RFC 6298's G
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """The key of one record's delivery: stored at most once (ZMQ-6, PG-4)."""
+class Delivery(NamedTuple):
+    """The key of one record's delivery: stored at most once (ZMQ-6, PG-4). A tuple: one is made
+    for every record received."""
 
     session: uuid.UUID
     seq: int
