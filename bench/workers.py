@@ -60,7 +60,10 @@ def logduct(transport: str, where: str, count: str, first: str) -> dict[str, flo
 @worker
 def paced(transport: str, where: str, rate: str, seconds: str) -> dict[str, float]:
     """Records stamped with the time they are sent, at a fixed rate: for latency to the committed row."""
-    emitter = (FifoEmitter(where) if transport == "fifo" else ZmqEmitter(where))
+    # BLOCK, not the application's DROP_NEWEST: on a busy machine a late record must show as latency,
+    # not vanish from the measurement.
+    emitter = (FifoEmitter(where, overflow=Overflow.BLOCK) if transport == "fifo"
+               else ZmqEmitter(where, overflow=Overflow.BLOCK))
     per_tick, tick_s = max(1, int(rate) // 1000), max(1, int(rate) // 1000) / int(rate)
     total = int(float(seconds) * int(rate))
     _ready()

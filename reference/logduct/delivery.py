@@ -48,12 +48,14 @@ _SESSION_BYTES = 16
 
 #: ZMQ-13: the reference emitter's window, in records. It starts at one message, so that fifty
 #: emitters starting together queue about 13,000 records at the collector (half a second of its
-#: work), not half a million, and grows by what is acknowledged while round trips stay within
-#: QUEUE_ALLOWANCE_S of twice the quickest seen: then the collector is keeping up, and more in
-#: flight makes its batches fuller.
+#: work), not half a million. It grows by what is acknowledged while round trips stay under a
+#: quarter of the retransmission timeout: slow start doubles the window each round trip, and a
+#: queue at the collector doubles with it, so growing only while a round trip is under RTO/4 keeps
+#: the next one under RTO/2, and a collector that is only slow never sees a copy.
 INITIAL_WINDOW_RECORDS = 256
 MAX_WINDOW_RECORDS = 8_192
-QUEUE_ALLOWANCE_S = 0.25
+GROWTH_LIMIT_OF_RTO = 0.25
+
 #: ZMQ-14: the reference's retransmission timeout: where it starts, its floor and its cap. Over one
 #: connection ZeroMQ loses nothing, and a lost connection is answered at once (ZMQ-15), so the timer
 #: is the last resort, for an acknowledgement the collector dropped. Its floor is therefore set
@@ -218,7 +220,6 @@ class Window:
     rto_s: float = INITIAL_RTO_S
     srtt_s: float | None = None
     rttvar_s: float = 0.0
-    min_rtt_s: float | None = None
     records_in_flight: int = 0  # opened and not acknowledged, outstanding or not (ZMQ-7)
     records_outstanding: int = 0
     acknowledged: int = 0
@@ -309,13 +310,11 @@ class Window:
         self.size = INITIAL_WINDOW_RECORDS
 
     def _grow(self, acknowledged: int, rtt_s: float | None) -> None:
-        """ZMQ-13: grow by what got through (RFC 5681's slow start), unless the round trip shows a queue
-        building up at the collector (TCP Vegas's idea): a slower collector is not pushed harder."""
-        if rtt_s is not None:
-            self.min_rtt_s = rtt_s if self.min_rtt_s is None else min(self.min_rtt_s, rtt_s)
-            if rtt_s > 2 * self.min_rtt_s + QUEUE_ALLOWANCE_S:
-                return
-        self.size = min(MAX_WINDOW_RECORDS, self.size + acknowledged)
+        """ZMQ-13: grow by what got through (RFC 5681's slow start), unless the round trip shows the
+        collector's queue so long that a doubled one could outlast the timeout: a slow collector is
+        not pushed harder, and never gets copies for being slow."""
+        if rtt_s is None or rtt_s < GROWTH_LIMIT_OF_RTO * self.rto_s:
+            self.size = min(MAX_WINDOW_RECORDS, self.size + acknowledged)
 
     def _measure(self, rtt_s: float) -> None:
         """RFC 6298 2.2 and 2.3: the smoothed round trip, its variation, and the timeout from them."""
