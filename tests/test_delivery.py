@@ -193,13 +193,13 @@ def test_karns_algorithm_an_acknowledged_copy_is_not_a_round_trip_sample() -> No
     assert window.srtt_s is None and window.rto_s == 2 * INITIAL_RTO_S
 
 
-def test_a_reconnection_resends_what_is_outstanding_paced_by_the_initial_window() -> None:
-    """ZMQ-15: after a reconnection, outstanding messages go again, oldest first, a window at a time."""
+def test_a_lost_connection_resends_what_is_outstanding_paced_by_the_initial_window() -> None:
+    """ZMQ-15: after a lost connection, outstanding messages go again, oldest first, a window at a time."""
     window = Window(session=SESSION)
     window.size = MAX_WINDOW_RECORDS
     firsts = [window.open([b"r"] * 256) for _ in range(8)]
     send_all(window, now=0.0)
-    window.reconnected()
+    window.connection_lost()
     assert window.rto_s == INITIAL_RTO_S  # not congestion: no backoff
     assert send_all(window, now=0.1) == firsts[:1]  # alone: bigger than the initial window
     window.acknowledge(ack(window, firsts[0]), now=0.2)

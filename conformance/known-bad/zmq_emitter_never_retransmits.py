@@ -6,5 +6,5 @@ from logduct import cli
 from logduct.delivery import Window
 
 Window.expire = lambda self, now: False  # type: ignore[method-assign]
-Window.reconnected = lambda self: None  # type: ignore[method-assign]
+Window.connection_lost = lambda self: None  # type: ignore[method-assign]
 sys.exit(cli.main())

@@ -259,7 +259,6 @@ class Collector:
             self._flush()
 
     def _flush(self) -> None:
-        self._owed_summaries()
         if not self._batch:
             return
         batch, self._batch = self._batch, Batch()

@@ -13,8 +13,8 @@ slow, not dead, must not be buried under copies of what it is still working on. 
 at most a window of records unacknowledged (ZMQ-13); the window starts small and grows as
 acknowledgements come back. The retransmission timeout follows the round trips it measures
 (ZMQ-14). When the oldest unacknowledged message is late, that one message is sent again, the
-timeout doubles and the window falls back to its start (ZMQ-15). A reconnection sends everything
-unacknowledged again, since it may have died with the old connection, but a window at a time. So a
+timeout doubles and the window falls back to its start (ZMQ-15). A lost connection sends everything
+unacknowledged again, since it may have died with the connection, but a window at a time. So a
 late collector gets one copy per timeout, each timeout twice as far apart: no storm can build.
 
 The wire format, ZMQ-3 and ZMQ-4 (ROUTER adds and strips the routing identity frame):
@@ -209,7 +209,7 @@ class Window:
 
     Messages are ``open``ed from queued records; ``next_to_send`` names the oldest message the window
     lets out now, and the caller reports it ``sent`` once the socket took it. ``acknowledge`` settles
-    a message, ``expire`` runs the retransmission timer, ``reconnected`` answers a new connection.
+    a message, ``expire`` runs the retransmission timer, ``connection_lost`` answers a lost connection.
     """
 
     session: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -301,9 +301,9 @@ class Window:
     def _longest_outstanding(self) -> _InFlight | None:
         return min((m for m in self._in_flight.values() if m.outstanding), key=lambda m: m.sent_at, default=None)
 
-    def reconnected(self) -> None:
-        """ZMQ-15: a new connection; what was outstanding may have died with the old one, so it is
-        sent again, oldest first, a window at a time."""
+    def connection_lost(self) -> None:
+        """ZMQ-15: what was outstanding may have died with the connection, so it is sent again,
+        oldest first, a window at a time, once a collector is connected."""
         for message in self._in_flight.values():
             message.outstanding = False
         self.records_outstanding = 0

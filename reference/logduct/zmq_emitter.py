@@ -4,7 +4,7 @@ Theory of operation. ``send`` validates and encodes in the caller's thread (EMIT
 the line in a bounded queue; it never touches the socket, since ZeroMQ sockets belong to one thread.
 An I/O thread owns the DEALER: it packs queued lines into messages of consecutive sequence numbers
 as the ``Window`` makes room (delivery.py: ZMQ-13), keeps each until acknowledged, and sends again
-what the retransmission timer or a new connection (a socket monitor reports it) says may be lost,
+what the retransmission timer or a lost connection (a socket monitor reports it) says may be lost,
 paced by the window (ZMQ-14, ZMQ-15). The queue and the window together hold at most
 ``queue_limit`` records (ZMQ-7); past that the overflow policy applies (EMIT-3), as for the FIFO
 emitter.
@@ -147,7 +147,7 @@ class ZmqEmitter:
                 if monitor in events:
                     recv_monitor_message(monitor)
                     with self._changed:  # ZMQ-15: what was outstanding may have died with the connection
-                        self._window.reconnected()
+                        self._window.connection_lost()
                 if events.get(socket, 0) & zmq.POLLIN:
                     self._take_acknowledgements(socket)
         finally:
