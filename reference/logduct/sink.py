@@ -165,7 +165,8 @@ class PostgresSink:
     def _reconnect(self) -> None:
         self._conn.close()
         try:
-            self._conn = self._prepare(psycopg.connect(self._dsn, autocommit=True))
+            self._conn = psycopg.connect(self._dsn, autocommit=True)  # closed by the next reconnect
+            self._prepare(self._conn)
         except psycopg.Error as error:
             self._say_fault(f"{type(error).__name__}: {_one_line(error)}")
 
