@@ -202,24 +202,30 @@ class PostgresSink:
         rejected_rows = list(rejected_rows)
         with self._conn.transaction():
             for row in logs_rows:
-                try:
-                    with self._conn.transaction():
-                        stored += self._store("logs", copy_format.LOGS_COLUMNS, [row], keyed)
-                except _ROW_FAULTS as error:
+                count, error = self._store_one("logs", copy_format.LOGS_COLUMNS, row, keyed)
+                stored += count
+                if error is not None:
                     refused += 1
                     rejected_rows.append(copy_format.rejected_row(
                         "copy", None, "COL-2", f"PostgreSQL refused a valid record: {_one_line(error)}",
                         row.encode()))
             for row in rejected_rows:
-                try:
-                    with self._conn.transaction():
-                        rejected += self._store("logs_rejected", copy_format.REJECTED_COLUMNS, [row], keyed)
-                except _ROW_FAULTS as error:
+                count, error = self._store_one("logs_rejected", copy_format.REJECTED_COLUMNS, row, keyed)
+                rejected += count
+                if error is not None:
                     unstorable += 1
                     print(f"logduct: COL-9: the quarantine refused a rejection ({_one_line(error)}): "
                           f"{row[:200]!r}", file=sys.stderr)
         return Written(stored=stored, rejected=rejected, refused_by_database=refused, unstorable=unstorable,
                        duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected - refused - unstorable)
+
+    def _store_one(self, table: str, columns: tuple[str, ...], row: str, keyed: bool) -> tuple[int, Exception | None]:
+        """One row under a savepoint: (rows stored, None), or (0, the error) if PostgreSQL refused it."""
+        try:
+            with self._conn.transaction():
+                return self._store(table, columns, [row], keyed), None
+        except _ROW_FAULTS as error:
+            return 0, error
 
     def _store(self, table: str, columns: tuple[str, ...], rows: list[str], keyed: bool) -> int:
         """COPY ``rows`` into ``table``; the number of rows stored. With delivery keys, a row already

@@ -135,8 +135,11 @@ class ZmqReceiver:
             except zmq.Again:
                 break
             message = IncomingMessage()
-            while self.socket.getsockopt(zmq.RCVMORE):  # the rest of a message is there at once
-                message.add(self.socket.recv())
+            more = self.socket.getsockopt(zmq.RCVMORE)
+            while more:  # the rest of a message is there at once
+                frame = self.socket.recv(copy=False)  # a Frame says whether more follow: no getsockopt
+                more = frame.more
+                message.add(frame.bytes)
             messages.append((identity, message))
         return messages
 
