@@ -38,8 +38,9 @@ from .record import MAX_RECORD_BYTES
 TAG = b"LD1"
 #: ZMQ-3: sequence numbers run from 1 to 2^63-1, so that each fits PostgreSQL's BIGINT (PG-2).
 MAX_SEQ = 2**63 - 1
-#: ZMQ-12: the most records one message carries, and the most bytes its record frames hold together.
-#: A collector holds a whole message in memory before it can judge it; these bound that memory.
+#: ZMQ-12: the most records one message carries, and the most bytes its record frames hold together:
+#: what a collector keeps of one message while it judges it (libzmq itself assembles a whole
+#: message before handing any of it over, so a hostile one costs libzmq its full size meanwhile).
 MAX_MESSAGE_RECORDS = 1_024
 MAX_MESSAGE_BYTES = 1 << 20
 _HEADER_FRAMES = 3  # tag, session, first seq
