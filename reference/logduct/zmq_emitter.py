@@ -126,7 +126,11 @@ class ZmqEmitter:
 
     def _run(self) -> None:
         socket = self._socket
-        monitor = socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        monitor = socket.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        # A message sent after a connection broke but before the monitor said so can go into the dead
+        # connection; so what is outstanding is sent again at the break and again at the next
+        # handshake (a first connection, with nothing before it, is no such case).
+        broken = False
         poller = zmq.Poller()
         poller.register(monitor, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
@@ -145,9 +149,11 @@ class ZmqEmitter:
                     except BlockingIOError:
                         pass
                 if monitor in events:
-                    recv_monitor_message(monitor)
-                    with self._changed:  # ZMQ-15: what was outstanding may have died with the connection
-                        self._window.connection_lost()
+                    handshake = recv_monitor_message(monitor)["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED
+                    if not handshake or broken:
+                        with self._changed:  # ZMQ-15: what was outstanding may have died with the connection
+                            self._window.connection_lost()
+                    broken = not handshake
                 if events.get(socket, 0) & zmq.POLLIN:
                     self._take_acknowledgements(socket)
         finally:
