@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from logduct.collector import BATCH_LIMIT
 from logduct.fifo import PIPE_BUF, READ_SIZE
 from logduct.record import Record, encode
 from logduct_conformance import load_vectors
+from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import (
     REFERENCE,
     Process,
@@ -301,15 +301,8 @@ def test_stopped_while_the_database_refuses_writes_the_collector_says_what_it_co
     """COL-9: SIGTERM while the database is read-only: the collector stops trying, names what it read
     and could not store, and exits non-zero instead of waiting for ever or claiming success."""
     collector = rig.collect()
-    database = psycopg.conninfo.conninfo_to_dict(pg_dsn)["dbname"]
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(psycopg.sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(
-            psycopg.sql.Identifier(database)))
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with read_only(pg_dsn):
         assert rig.emit([record(1, n) for n in range(10)], "emitter").wait(60) == 0
         wait_for(lambda: "ReadOnlySqlTransaction" in collector.stderr, "the collector to meet the read-only database")
         assert collector.stop() == 1
-        admin.execute(psycopg.sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(
-            psycopg.sql.Identifier(database)))
     assert "NOT STORED 10" in collector.stderr and "10 records and rejections not stored" in collector.stderr

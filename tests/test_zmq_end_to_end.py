@@ -9,7 +9,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 import zmq
 import zmq.auth
@@ -20,6 +19,7 @@ from logduct.record import MAX_RECORD_BYTES, Record, encode
 from logduct.zmq_emitter import ZmqEmitter
 from logduct.zmq_transport import EndpointError, check_bind_endpoint
 from logduct_conformance.peers import RawDealer
+from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import (
     REFERENCE,
     Process,
@@ -296,18 +296,11 @@ def test_a_read_only_database_is_waited_out_and_nothing_is_lost(rig: Rig, pg_dsn
     """COL-9: the database turns read-only and drops the collector's connection; the collector says so,
     keeps its batch, retries, and stores everything once the database takes writes again."""
     collector = rig.collect()
-    database = psycopg.conninfo.conninfo_to_dict(pg_dsn)["dbname"]
-    with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute(psycopg.sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(
-            psycopg.sql.Identifier(database)))
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with read_only(pg_dsn):
         records = [record("app", n) for n in range(500)]
         emitter = rig.emit(records, "emitter")
         wait_for(lambda: "ReadOnlySqlTransaction" in collector.stderr, "the collector to meet the read-only database")
         assert count_rows(pg_dsn) == 0 and collector.popen.poll() is None
-        admin.execute(psycopg.sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(
-            psycopg.sql.Identifier(database)))
     assert emitter.wait(120) == 0, emitter.stderr
     assert collector.stop() == 0
     assert "PostgreSQL works again" in collector.stderr

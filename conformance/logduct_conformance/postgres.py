@@ -148,6 +148,22 @@ def pg_conn(pg_dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         yield conn
 
 
+@contextmanager
+def read_only(dsn: str) -> Iterator[None]:
+    """While the block runs, the database ``dsn`` names refuses writes: new sessions are read-only and
+    every other session is ended, as when a server is demoted (COL-9)."""
+    name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    setting = sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}")
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(setting.format(sql.Identifier(name), sql.SQL("on")))
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        try:
+            yield
+        finally:
+            admin.execute(setting.format(sql.Identifier(name), sql.SQL("off")))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     dsn = config.getoption("--test-dsn")
     if dsn:

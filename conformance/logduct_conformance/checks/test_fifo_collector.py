@@ -21,6 +21,7 @@ from logduct.record import Record, encode
 from logduct_conformance import load_vectors
 from logduct_conformance.compare import loads_stored_json, unmatched
 from logduct_conformance.plugin import Implementation
+from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import Process, delivery_report, unread_bytes, wait_for
 from logduct_conformance.strategies import FAULTS, faulty_lines, records, spellings
 
@@ -265,13 +266,8 @@ def test_a_database_that_turns_read_only_is_waited_out(collector: CollectorUnder
     stays up and, once the database takes writes again, stores every record."""
     assert collector.dsn is not None
     process = collector.start()
-    name = psycopg.conninfo.conninfo_to_dict(collector.dsn)["dbname"]
-    read_only = psycopg.sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}")
     valid = [record(n) for n in range(300)]
-    with psycopg.connect(collector.dsn, autocommit=True) as admin:
-        admin.execute(read_only.format(psycopg.sql.Identifier(name), psycopg.sql.SQL("on")))
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with read_only(collector.dsn):
         collector.write(b"".join(map(encode, valid[:150])))
         # Until the collector has had a chance to meet the read-only database; if a busy machine keeps
         # it from trying in time, the check proves less, never wrongly fails.
@@ -279,7 +275,6 @@ def test_a_database_that_turns_read_only_is_waited_out(collector: CollectorUnder
             wait_for(lambda: process.popen.poll() is not None, "the collector to fail", timeout_s=3)
         except TimeoutError:
             pass
-        admin.execute(read_only.format(psycopg.sql.Identifier(name), psycopg.sql.SQL("off")))
     assert process.popen.poll() is None, f"the collector died of the database's state: {process.stderr[-2000:]}"
     collector.write(b"".join(map(encode, valid[150:])))
     assert delivery_report(valid, collector.wait_accepted(len(valid), timeout_s=90)) == (0, 0, 0)
