@@ -23,8 +23,8 @@ import zmq
 
 from logduct import sqlfiles
 from logduct.collector import BATCH_LIMIT
-from logduct.emitter import FifoEmitter
 from logduct.fifo import READ_SIZE
+from logduct.fifo_emitter import FifoEmitter
 from logduct.logging_handler import LogductHandler
 
 from .processes import BenchError, CollectorProcess, Worker, start_all, wait_for

@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 import psycopg
 import zmq
 
-from logduct.emitter import FifoEmitter, Overflow
+from logduct.fifo_emitter import FifoEmitter
+from logduct.sending import Emitter, Overflow
 from logduct.zmq_emitter import ZmqEmitter
 
 from .records import lines, record, records
@@ -46,14 +47,14 @@ def logduct(transport: str, where: str, count: str, first: str) -> dict[str, flo
     """An application sending records through logduct's FIFO or ZeroMQ emitter, encoding included;
     done when every record is handed over (FIFO) or acknowledged (ZeroMQ)."""
     batch = records(int(count), int(first))
-    emitter = (FifoEmitter(where, overflow=Overflow.BLOCK) if transport == "fifo"
-               else ZmqEmitter(where, overflow=Overflow.BLOCK))
+    emitter: Emitter = (FifoEmitter(where, overflow=Overflow.BLOCK) if transport == "fifo"
+                        else ZmqEmitter(where, overflow=Overflow.BLOCK))
     cpu = _ready()
     began = time.perf_counter()
     for r in batch:
         emitter.send(r)
     lost = emitter.close(timeout_s=None)
-    resent = emitter.retransmitted if isinstance(emitter, ZmqEmitter) else 0
+    resent = emitter.stats().resent
     return {"seconds": time.perf_counter() - began, "lost": lost, "cpu": _cpu_s() - cpu, "resent": resent}
 
 

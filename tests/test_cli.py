@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from logduct_conformance import load_vectors
+from logduct_conformance.processes import REFERENCE
 
 
 def logduct(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "logduct.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([*REFERENCE, *args], input=stdin, capture_output=True,
                           timeout=60, check=False)
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from logduct.emitter import FifoEmitter, Overflow
-from logduct.errors import ProtocolError
-from logduct.fifo import PIPE_BUF, FifoReader, FifoWriter, TransportError, ensure_fifo
+from logduct.errors import ConfigurationError, ProtocolError
+from logduct.fifo import PIPE_BUF, FifoReader, FifoWriter, ensure_fifo
+from logduct.fifo_emitter import FifoEmitter
+from logduct.sending import Overflow
 from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.processes import wait_for
 
@@ -35,14 +36,14 @@ def test_path_that_is_not_a_fifo_is_refused_and_left_alone(tmp_path: Path) -> No
     """FIFO-1: a regular file at the path stops the collector; the file is untouched."""
     regular = tmp_path / "notes.txt"
     regular.write_text("keep me")
-    with pytest.raises(TransportError, match="FIFO-1"):
+    with pytest.raises(ConfigurationError, match="FIFO-1"):
         FifoReader(regular)
     assert regular.read_text() == "keep me"
 
 
 def test_mode_that_opens_the_fifo_to_others_is_refused(fifo: Path) -> None:
     """FIFO-1: never with permissions for others."""
-    with pytest.raises(TransportError, match="FIFO-1"):
+    with pytest.raises(ConfigurationError, match="FIFO-1"):
         ensure_fifo(fifo, 0o622)
 
 

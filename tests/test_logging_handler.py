@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logduct.emitter import FifoEmitter
 from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF
+from logduct.fifo_emitter import FifoEmitter
 from logduct.logging_handler import LogductHandler, trace_id
 from logduct.record import Record, decode, encode
 from logduct_conformance.peers import RawFifoReader

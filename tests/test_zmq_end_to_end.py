@@ -14,10 +14,10 @@ import zmq
 import zmq.auth
 
 from logduct.delivery import MAX_MESSAGE_RECORDS, TAG, encode_message
-from logduct.errors import ProtocolError
+from logduct.errors import ConfigurationError, ProtocolError
 from logduct.record import MAX_RECORD_BYTES, Record, encode
 from logduct.zmq_emitter import ZmqEmitter
-from logduct.zmq_transport import EndpointError, check_bind_endpoint
+from logduct.zmq_transport import check_bind_endpoint
 from logduct_conformance.peers import RawDealer
 from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import (
@@ -318,7 +318,7 @@ def test_collector_binds_ipv6_loopback_and_counts_ipv4_mapped_loopback_as_loopba
     assert collector.stop() == 0
     assert delivery_report(records, stored_records(rig.dsn)) == (0, 0, 0)
     check_bind_endpoint("tcp://[::ffff:127.0.0.1]:5570", allow_remote=False)
-    with pytest.raises(EndpointError):
+    with pytest.raises(ConfigurationError):
         check_bind_endpoint("tcp://[::ffff:192.0.2.1]:5570", allow_remote=False)
 
 

@@ -3,7 +3,7 @@
 import sys
 
 from logduct import cli
-from logduct.framing import LineFramer
+from logduct.framing import Framed, LineFramer
 
-LineFramer.feed = lambda self, chunk: chunk.split(b"\n")[:-1]  # type: ignore[method-assign]
+LineFramer.feed = lambda self, chunk: [Framed(chunk.split(b"\n")[:-1], [])]  # type: ignore[method-assign]
 sys.exit(cli.main())

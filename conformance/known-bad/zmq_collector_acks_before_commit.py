@@ -1,18 +1,15 @@
 """Fault: a message is acknowledged as soon as it is read, before its records are committed (breaks ZMQ-4)."""
 
 import sys
+from collections.abc import Callable
 
 from logduct import cli
 from logduct.collector import Collector
 
-original = Collector._take_message
+
+def acknowledge_now(self: Collector, acknowledge: Callable[[], None]) -> None:
+    acknowledge()  # the fault: not held for the commit of the batch holding the message's records
 
 
-def take_message(self: Collector, identity: bytes, frames: list[bytes], source: object) -> None:
-    original(self, identity, frames, source)  # type: ignore[arg-type]
-    if self._batch.after_commit:
-        self._batch.after_commit.pop()()  # the fault: acknowledge now
-
-
-Collector._take_message = take_message  # type: ignore[method-assign]
+Collector._acknowledge_after_commit = acknowledge_now  # type: ignore[method-assign]
 sys.exit(cli.main())

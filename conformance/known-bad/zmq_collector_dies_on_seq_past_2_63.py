@@ -5,17 +5,17 @@ import sys
 
 from logduct import cli, delivery
 from logduct.collector import Collector
+from logduct.source import Arrivals, Source
 
 delivery.MAX_SEQ = 2**64 - 1
-original = Collector._take_message
+original = Collector._take
 
 
-def take_message(self: Collector, identity: bytes, incoming: delivery.IncomingMessage, source: object) -> None:
-    message = incoming.parse() if incoming.frames[:1] == [delivery.TAG] and len(incoming.frames) > 3 else None
-    if message is not None and message.first_seq + len(message.records) - 1 > 2**63 - 1:
+def take(self: Collector, source: Source, arrivals: Arrivals) -> None:
+    if arrivals.deliveries and arrivals.deliveries[-1].seq > 2**63 - 1:
         raise OverflowError("emitter_seq out of range for type bigint")  # the fault
-    original(self, identity, incoming, source)  # type: ignore[arg-type]
+    original(self, source, arrivals)
 
 
-Collector._take_message = take_message  # type: ignore[method-assign]
+Collector._take = take  # type: ignore[method-assign]
 sys.exit(cli.main())

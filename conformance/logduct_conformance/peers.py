@@ -57,11 +57,16 @@ class RawDealer(_Peer):
         self.socket.send_multipart(frames)
 
     def acks(self, n: int, timeout_s: float = 10) -> list[tuple[uuid.UUID, int, int]]:
-        got = []
+        got: list[tuple[uuid.UUID, int, int]] = []
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
-        wait_for(lambda: (poller.poll(50) and got.append(parse_ack(self.socket.recv_multipart()))) or len(got) >= n,
-                 f"{n} acknowledgements", timeout_s=timeout_s)
+
+        def enough() -> bool:
+            if poller.poll(50):
+                got.append(parse_ack(self.socket.recv_multipart()))
+            return len(got) >= n
+
+        wait_for(enough, f"{n} acknowledgements", timeout_s=timeout_s)
         return got
 
 
@@ -99,7 +104,7 @@ class RawFifoReader:
     def drain(self, at_most: int | None = None) -> list[bytes]:
         """Read what the pipe holds (``at_most`` bytes, if given) and frame it."""
         while chunk := (self.reader.read() if at_most is None else _read_some(self.reader.fileno(), at_most)):
-            self.lines += [line for line in self.framer.feed(chunk) if isinstance(line, bytes)]
+            self.lines += [line for framed in self.framer.feed(chunk) for line in framed.lines]
             if at_most is not None:
                 break
         return self.lines

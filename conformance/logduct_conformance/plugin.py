@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import re
 import shlex
-import sys
 from collections import defaultdict
+from collections.abc import Generator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+
+from .processes import REFERENCE
 
 #: What an implementation may declare (``--features``); the reference has them all.
 FEATURES = {
@@ -38,7 +40,7 @@ FEATURES = {
     "stdout": "`collect --stdout`",
     "sink": "postgres or stdout (derived: a collector check needs one of them to look at)",
 }
-REFERENCE_COMMAND = f"{shlex.quote(sys.executable)} -m logduct.cli"
+REFERENCE_COMMAND = shlex.join(REFERENCE)
 _NOT_APPLICABLE = "not applicable: "
 # The checks run on a real PostgreSQL; its fixtures come with the suite.
 pytest_plugins = ["logduct_conformance.postgres"]
@@ -99,7 +101,8 @@ def implementation_of(config: pytest.Config) -> Implementation:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rules(*ids): the SPEC.md rules a conformance check checks")
     config.addinivalue_line("markers", "needs(*features): what the implementation must offer for the check")
-    config.stash[_RESULTS] = defaultdict(list)
+    results: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    config.stash[_RESULTS] = results
 
 
 def _is_check(item: pytest.Item) -> bool:
@@ -119,7 +122,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=_NOT_APPLICABLE + "needs " + ", ".join(sorted(missing))))
             continue
         rules = set(_marker_args(item, "rules"))
-        if item.name in known or item.originalname in known or rules & known:
+        # originalname, the name without its parameters, is a test function's; another item has its name only.
+        original = item.originalname if isinstance(item, pytest.Function) else item.name
+        if item.name in known or original in known or rules & known:
             item.add_marker(pytest.mark.xfail(strict=True, reason="listed in --known-failures"))
 
 
@@ -144,7 +149,8 @@ _RESULTS = pytest.StashKey[dict[str, list[tuple[str, str]]]]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(
+        item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if _is_check(item) and (report.when == "call" or (report.when == "setup" and not report.passed)):
         if report.skipped and not hasattr(report, "wasxfail"):

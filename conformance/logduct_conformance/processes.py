@@ -21,13 +21,14 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
+from psycopg.types.json import set_json_loads
 
 from logduct.record import Record
 
 from .compare import loads_stored_json, records_equal
 
 #: The reference's command line; another implementation is checked through its own.
-REFERENCE = [sys.executable, "-m", "logduct.cli"]
+REFERENCE = [sys.executable, "-m", "logduct"]
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30.0, every_s: float = 0.02) -> Any:
@@ -159,7 +160,7 @@ def no_leftover_processes() -> Iterator[None]:
 def stored_records(dsn: str) -> list[Record]:
     """Every row of ``logs``, as Records (data read back as the JSON values they stand for)."""
     with psycopg.connect(dsn) as conn:
-        psycopg.types.json.set_json_loads(loads_stored_json, conn)
+        set_json_loads(loads_stored_json, conn)
         rows = conn.execute("SELECT time, application_name, environment_name, log_event, trace_id, file_path,"
                             " host_ip, data FROM logs").fetchall()
     return [Record(time=t, application_name=a, environment_name=e, log_event=ev, trace_id=tr, file_path=f,

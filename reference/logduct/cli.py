@@ -17,17 +17,20 @@ import psycopg
 import zmq
 
 from . import sqlfiles
-from .collector import BATCH_LIMIT, FLUSH_INTERVAL_S, Collector, FifoSource, Source, ZmqSource
+from .batching import Sink
+from .collector import BATCH_LIMIT, FLUSH_INTERVAL_S, Collector
 from .demo import run as demo_run
 from .embedded import embedded_dsn
-from .emitter import FifoEmitter, Overflow
 from .errors import LogductError, ProtocolError
-from .fifo import DEFAULT_MODE, PIPE_BUF, PORTABLE_PIPE_BUF
+from .fifo import DEFAULT_MODE, PIPE_BUF, PORTABLE_PIPE_BUF, FifoSource
+from .fifo_emitter import FifoEmitter
 from .record import decode, encode
-from .sink import PostgresSink, Sink, StdoutSink, safe_dsn
+from .sending import Emitter, Overflow
+from .sink import PostgresSink, StdoutSink, safe_dsn
+from .source import Source
 from .tables import format_table
 from .zmq_emitter import ZmqEmitter
-from .zmq_transport import DEFAULT_ENDPOINT, load_curve_keys, load_public_key
+from .zmq_transport import DEFAULT_ENDPOINT, ZmqSource, load_curve_keys, load_public_key
 
 #: Exit statuses of ``emit``.
 EXIT_REFUSED = 1  # some input lines were invalid or too large (CLI-2)
@@ -129,26 +132,30 @@ def _collect(args: argparse.Namespace) -> int:
             dsn = stack.enter_context(_database(args.dsn))
             sink = PostgresSink(dsn)  # connected and schema in place before any FIFO opens
             into = "PostgreSQL" if args.dsn is None else f"PostgreSQL {safe_dsn(dsn)}"
-        context: zmq.Context[zmq.Socket[bytes]] = stack.enter_context(zmq.Context())
-        curve = load_curve_keys(args.curve_secret_key) if args.curve_secret_key else None
-        sources: list[Source] = [ZmqSource(context, endpoint, allow_remote=args.allow_remote, curve=curve,
-                                           authorized_keys=args.curve_authorized_keys) for endpoint in args.zmq]
-        sources += [FifoSource(path, args.fifo_mode) for path in args.fifo]
+        sources = _sources(args, stack)
         collector = Collector(sources, sink, flush_interval_s=args.flush_interval, batch_limit=args.batch_limit)
         signal.signal(signal.SIGTERM, lambda *_: collector.request_stop())
         signal.signal(signal.SIGINT, lambda *_: collector.request_stop())
         signal.signal(signal.SIGUSR1, lambda *_: collector.request_report())
         for source in sources:
-            where = (f"FIFO {source.name} (pipe {source.reader.pipe_size:,} bytes)" if isinstance(source, FifoSource)
-                     else f"ZeroMQ {source.name}{' with CURVE' if curve else ''}")
-            print(f"logduct: collecting from {where} into {into}", file=sys.stderr, flush=True)
+            print(f"logduct: collecting from {source.describe()} into {into}", file=sys.stderr, flush=True)
         counters = collector.run()
         collector.report("logduct: stopped: ")
     return 1 if counters.not_stored else 0
 
 
+def _sources(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Source]:
+    """The collector's inputs, one line per transport: a new transport is a module and a line here."""
+    context: zmq.Context[zmq.Socket[bytes]] = stack.enter_context(zmq.Context())
+    curve = load_curve_keys(args.curve_secret_key) if args.curve_secret_key else None
+    sources: list[Source] = [ZmqSource(context, endpoint, allow_remote=args.allow_remote, curve=curve,
+                                       authorized_keys=args.curve_authorized_keys) for endpoint in args.zmq]
+    sources += [FifoSource(path, args.fifo_mode) for path in args.fifo]
+    return sources
+
+
 def _emit(args: argparse.Namespace) -> int:
-    emitter: FifoEmitter | ZmqEmitter
+    emitter: Emitter
     if args.fifo:
         pipe_buf = PORTABLE_PIPE_BUF if args.portable else PIPE_BUF
         emitter = FifoEmitter(args.fifo, overflow=Overflow.BLOCK, pipe_buf=pipe_buf)
@@ -223,7 +230,3 @@ def check_records(lines: BinaryIO, out: BinaryIO, errors: TextIO) -> int:
             refused += 1
             print(f"line {number}: {error}", file=errors)
     return 1 if refused else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,39 +1,34 @@
-"""The collector's core: sources in, validated batches out to a sink, counters kept.
+"""The collector's loop: sources in, judged records and rejections out to a sink, counters kept.
 
-Theory of operation. One thread polls every source, FIFOs and ZeroMQ sockets alike. A readable
-FIFO is read in one large chunk, which the framer cuts into lines; a ZeroMQ socket yields messages
-of numbered records. Each line or record becomes an accepted Record or a Rejection (COL-1), and
-both go into the current batch. The batch is written when it holds ``batch_limit`` items or when
-its oldest item is ``flush_interval_s`` old (COL-3). Only then, the commit done, are the ZeroMQ
-messages whose last record it held acknowledged (ZMQ-4). Signals only set flags, which the loop
-reads at least every ``_POLL_CAP_S``: a stop request ends reading, writes what was read, and
-returns (COL-4).
+Theory of operation. One thread waits on every source at once, whatever its transport, and takes
+the ``Arrivals`` each has (source.py): lines or records to judge, what the transport refused, and
+for ZeroMQ an acknowledgement. Each line becomes an accepted Record or a Rejection (COL-1), and
+both go into the current batch (batching.py), which is committed when full or old enough (COL-3).
+Only then, the commit done, are the acknowledgements it holds sent (ZMQ-4, ``_commit``). Signals
+only set flags, which the loop reads at least every ``_POLL_CAP_S``: a stop request ends reading,
+commits what was read, and returns (COL-4).
 
 What a SIGKILL can cost: over a FIFO, the records of the current batch, at most ``batch_limit``,
-plus the rest of the chunk being framed, at most ``fifo.READ_SIZE`` bytes (FIFO-8); over ZeroMQ,
-nothing, since what was not committed was not acknowledged and is sent again (ZMQ-5).
+plus the rest of the chunk being framed (FIFO-8); over ZeroMQ, nothing, since what was not
+committed was not acknowledged and is sent again (ZMQ-5).
 """
 
 from __future__ import annotations
 
-import functools
+import itertools
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import zmq
-
-from .delivery import Delivery, IncomingMessage
-from .errors import ProtocolError
-from .fifo import DEFAULT_MODE, FifoReader
-from .framing import LineFramer, OverlongLine
+from .batching import Accepted, Batcher, Rejection, Sink, Written
+from .delivery import Delivery
+from .errors import DatabaseUnavailable, ProtocolError
 from .quarantine import QuarantineBudget
-from .record import MAX_RECORD_BYTES, decode
-from .sink import Accepted, Batch, Rejection, Sink, SinkUnavailable
-from .zmq_transport import Curve, ZmqReceiver
+from .readiness import Readiness
+from .record import decode
+from .source import Arrivals, Source
 
 #: COL-3: at low load a record is committed within this much of its arrival, plus the commit.
 FLUSH_INTERVAL_S = 0.1
@@ -74,50 +69,13 @@ class Counters:
             text += f", NOT STORED {self.not_stored:,} (PostgreSQL unavailable at the stop)"
         return f"{text}; up {time.monotonic() - self.started:,.1f} s"
 
-
-class FifoSource:
-    """A FIFO and the framer of its byte stream."""
-
-    transport = "fifo"
-
-    def __init__(self, path: str, mode: int = DEFAULT_MODE) -> None:
-        self.reader = FifoReader(path, mode)
-        self.name = self.reader.path
-        self._framer = LineFramer(MAX_RECORD_BYTES)
-
-    def poll_target(self) -> int:
-        return self.reader.fileno()
-
-    def read(self) -> list[bytes | OverlongLine]:
-        """The complete lines of one read: one read a turn keeps what a SIGKILL can cost small."""
-        return self._framer.feed(self.reader.read())
-
-    def close(self) -> bytes | None:
-        """Close the FIFO; return the bytes of an unfinished line, if a writer left one."""
-        self.reader.close()
-        rest = self._framer.end()
-        return None if rest is None else rest.data
-
-
-class ZmqSource:
-    """A bound ROUTER socket."""
-
-    transport = "zmq"
-
-    def __init__(self, context: zmq.Context[zmq.Socket[bytes]], endpoint: str, *, allow_remote: bool = False,
-                 curve: Curve | None = None, authorized_keys: Path | None = None) -> None:
-        self.receiver = ZmqReceiver(context, endpoint, allow_remote=allow_remote, curve=curve,
-                                    authorized_keys=authorized_keys)
-        self.name = endpoint
-
-    def poll_target(self) -> zmq.Socket[bytes]:
-        return self.receiver.socket
-
-    def close(self) -> None:
-        self.receiver.close()
-
-
-Source = FifoSource | ZmqSource
+    def add(self, written: Written) -> None:
+        self.stored += written.stored
+        self.duplicates += written.duplicates
+        self.unstorable += written.unstorable
+        if written.refused_by_database:
+            self.refused_by_database += written.refused_by_database
+            self.rejected["COL-2"] += written.refused_by_database
 
 
 class Collector:
@@ -127,11 +85,8 @@ class Collector:
                  batch_limit: int = BATCH_LIMIT) -> None:
         self.sources = sources
         self.sink = sink
-        self.flush_interval_s = flush_interval_s
-        self.batch_limit = batch_limit
         self.counters = Counters()
-        self._batch = Batch()
-        self._batch_started = 0.0
+        self._batcher = Batcher(batch_limit, flush_interval_s)
         self._stop_requested = False
         self._report_requested = False
         self._budgets = {source.name: QuarantineBudget() for source in sources}  # COL-8, per input
@@ -146,24 +101,15 @@ class Collector:
         self._report_requested = True
 
     def run(self) -> Counters:
-        """Collect until ``request_stop``; write everything read; return the counters."""
-        poller = zmq.Poller()
-        by_target: dict[object, Source] = {}
-        for source in self.sources:
-            by_target[source.poll_target()] = source
-            poller.register(source.poll_target(), zmq.POLLIN)
+        """Collect until ``request_stop``; commit everything read; return the counters."""
+        readiness = Readiness(self.sources)
         while not self._stop_requested:
-            for target, _ in poller.poll(self._poll_timeout_ms()):
-                source = by_target[target]
-                if isinstance(source, FifoSource):
-                    for line in source.read():
-                        self._take_line(line, source)
-                else:
-                    for identity, incoming in source.receiver.receive():
-                        self._take_message(identity, incoming, source)
+            for source in readiness.wait(self._wait_s()):
+                for arrivals in source.receive():
+                    self._take(source, arrivals)
             self._owed_summaries()
-            if self._batch and time.monotonic() - self._batch_started >= self.flush_interval_s:
-                self._flush()
+            if self._batcher.due(time.monotonic()):
+                self._commit()
             if self._report_requested:
                 self._report_requested = False
                 self.report()
@@ -171,119 +117,78 @@ class Collector:
         return self.counters
 
     def _stop(self) -> None:
-        # COL-4: no more reading; what is left in the pipes waits there for the next collector, and
-        # what ZeroMQ holds unread was not acknowledged, so its emitters send it again.
+        """COL-4: read no more, commit what was read (and with it the last acknowledgements)."""
         for source in self.sources:
-            if isinstance(source, FifoSource):
-                unfinished = source.close()
-                if unfinished is not None:
-                    self._reject(source, source.name,
-                                 ProtocolError("ENC-2", "line without its LF when the collector stopped"), unfinished)
+            for arrivals in source.stop_reading():
+                self._take(source, arrivals)
         self._owed_summaries(final=True)
-        self._flush()  # and with it the last acknowledgements
+        self._commit()
         for source in self.sources:
-            if isinstance(source, ZmqSource):
-                source.close()
+            source.close()
         self.sink.close()
 
     def report(self, prefix: str = "logduct: ") -> None:
         print(prefix + self.counters.summary(), file=sys.stderr, flush=True)
 
-    def _poll_timeout_ms(self) -> int:
-        wait = _POLL_CAP_S
-        if self._batch:
-            wait = min(wait, self._batch_started + self.flush_interval_s - time.monotonic())
-        return max(0, int(wait * 1000))
+    def _wait_s(self) -> float:
+        until_due = self._batcher.seconds_until_due(time.monotonic())
+        return _POLL_CAP_S if until_due is None else min(_POLL_CAP_S, until_due)
 
-    def _take_line(self, line: bytes | OverlongLine, source: FifoSource) -> None:
-        self.counters.received += 1
-        if isinstance(line, OverlongLine):
-            self._reject(source, source.name, ProtocolError(
-                "ENC-3", f"line longer than {MAX_RECORD_BYTES:,} bytes; first {len(line.prefix):,} kept"),
-                line.prefix)
-        else:
-            self._take_record(line, source, source.name)
+    def _take(self, source: Source, arrivals: Arrivals) -> None:
+        """Judge each line (COL-1) into the batch; then hold the acknowledgement for its commit."""
+        self.counters.received += len(arrivals)
+        deliveries: Iterable[Delivery | None] = arrivals.deliveries or itertools.repeat(None)
+        for raw, delivery in zip(arrivals.lines, deliveries, strict=False):  # deliveries may be endless
+            try:
+                record = decode(raw)
+            except ProtocolError as error:  # sections 1 and 2
+                self._reject(source, arrivals.sender, error, raw, delivery)
+            else:
+                self._batcher.add_record(Accepted(record, delivery), time.monotonic())
+                self._commit_if_full()
+        for refused in arrivals.refused:  # the transport's own verdicts: ENC-2, ENC-3, ZMQ-11, ZMQ-12
+            self._reject(source, arrivals.sender, refused.error, refused.raw)
+        if arrivals.acknowledge is not None:
+            self._acknowledge_after_commit(arrivals.acknowledge)
 
-    def _take_message(self, identity: bytes, incoming: IncomingMessage, source: ZmqSource) -> None:
-        who = _identity_text(identity)
-        try:
-            message = incoming.parse()
-        except ProtocolError as error:  # ZMQ-11, ZMQ-12: quarantined whole, never acknowledged
-            self.counters.received += 1
-            self._reject(source, who, error, incoming.quarantined())
-            return
-        self.counters.received += len(message.records)
-        for raw, delivery in zip(message.records, message.deliveries(), strict=True):
-            self._take_record(raw, source, who, delivery)
-        # ZMQ-4: acknowledged once the batch holding its last record is committed; if that record
-        # filled a batch, the commit has just happened.
-        acknowledge = functools.partial(source.receiver.send, identity, message.ack())
-        if self._batch:
-            self._batch.after_commit.append(acknowledge)
-        else:
+    def _acknowledge_after_commit(self, acknowledge: Callable[[], None]) -> None:
+        """ZMQ-4: an acknowledgement waits for the commit of the batch holding the message's last
+        record; if that record completed a batch, the commit has just happened."""
+        if not self._batcher.hold_until_commit(acknowledge):
             acknowledge()
 
-    def _take_record(self, raw: bytes, source: Source, who: str, delivery: Delivery | None = None) -> None:
-        try:
-            record = decode(raw)
-        except ProtocolError as error:
-            self._reject(source, who, error, raw, delivery)
-        else:
-            self._note_arrival()
-            self._batch.records.append(Accepted(record, delivery))
-            self._flush_if_full()
-
-    def _reject(self, source: Source, who: str, error: ProtocolError, raw: bytes,
+    def _reject(self, source: Source, sender: str, error: ProtocolError, raw: bytes,
                 delivery: Delivery | None = None) -> None:
         self.counters.rejected[error.rule] += 1
         if not self._budgets[source.name].admit(error.rule, len(raw), time.time()):
             self.counters.not_quarantined += 1  # COL-8: counted, not stored
             return
-        self._note_arrival()
-        self._batch.rejections.append(Rejection(source.transport, who, error.rule, str(error), raw, delivery))
-        self._flush_if_full()
+        self._batcher.add_rejection(Rejection(source.transport, sender, error.rule, str(error), raw, delivery),
+                                    time.monotonic())
+        self._commit_if_full()
 
     def _owed_summaries(self, final: bool = False) -> None:
         """COL-8: one row for each input and second in which rejections were not stored."""
         for source in self.sources:
             for reason in self._budgets[source.name].summaries(time.time(), final=final):
-                self._note_arrival()
-                self._batch.rejections.append(Rejection(source.transport, source.name, "COL-8", reason, b""))
+                self._batcher.add_rejection(Rejection(source.transport, source.name, "COL-8", reason, b""),
+                                            time.monotonic())
 
-    def _note_arrival(self) -> None:
-        if not self._batch:
-            self._batch_started = time.monotonic()
+    def _commit_if_full(self) -> None:
+        if self._batcher.full():
+            self._commit()
 
-    def _flush_if_full(self) -> None:
-        if len(self._batch) >= self.batch_limit:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._batch:
+    def _commit(self) -> None:
+        """COL-3: store the batch in one commit; then, and only then, acknowledge it (ZMQ-4)."""
+        batch = self._batcher.take()
+        if not batch:
             return
-        batch, self._batch = self._batch, Batch()
         try:
             written = self.sink.write(batch)
-        except SinkUnavailable as error:  # only once told to stop: nothing of the batch is acknowledged
+        except DatabaseUnavailable as error:  # only once told to stop: nothing of the batch is acknowledged
             print(f"logduct: {error}; {len(batch):,} records and rejections not stored", file=sys.stderr)
             self.counters.not_stored += len(batch)
             return
-        # ZMQ-4: acknowledged only now, the commit done.
-        for acknowledge in batch.after_commit:
+        self.counters.add(written)
+        for acknowledge in batch.after_commit:  # ZMQ-4: the commit is done
             acknowledge()
-        self.counters.stored += written.stored
-        self.counters.duplicates += written.duplicates
-        self.counters.unstorable += written.unstorable
-        if written.refused_by_database:
-            self.counters.refused_by_database += written.refused_by_database
-            self.counters.rejected["COL-2"] += written.refused_by_database
-
-
-def _identity_text(identity: bytes) -> str:
-    """A routing identity fit to print: text if the emitter chose one, hex if ROUTER made it up."""
-    if identity and not identity.startswith(b"\x00"):
-        try:
-            return identity.decode()
-        except UnicodeDecodeError:
-            pass
-    return "0x" + identity.hex()

@@ -34,7 +34,7 @@ Say = Callable[[str], None]
 #: The seed's query literals, so that its queries find something.
 _SEED_TRACE_ID = "bfb95991-ae1b-4f7b-bc11-024dc53b964f"
 _SEED_HOST = "172.18.0.3"
-_COMMAND = [sys.executable, "-m", "logduct.cli"]
+_COMMAND = [sys.executable, "-m", "logduct"]
 
 
 def run(*, seconds: float = 4.0, rate: int = 500, out: IO[str] = sys.stdout) -> int:

@@ -21,7 +21,9 @@ import stat
 import sys
 from pathlib import Path
 
-from .errors import LogductError, ProtocolError
+from .errors import ConfigurationError, LocalError, ProtocolError
+from .framing import LineFramer
+from .source import Arrivals
 
 #: FIFO-2: Linux's atomic write size.
 PIPE_BUF: int = select.PIPE_BUF
@@ -35,14 +37,14 @@ READ_SIZE = 256 * 1024
 _PIPE_MAX_SIZE = Path("/proc/sys/fs/pipe-max-size")
 
 
-class TransportError(LogductError):
-    """The transport cannot be set up: a path that is not a FIFO, or no permission."""
+class PartialWrite(LocalError):
+    """The kernel wrote part of a line: its PIPE_BUF promise broken (FIFO-2), never seen on Linux."""
 
 
 def ensure_fifo(path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> None:
     """Create the FIFO at ``path`` if absent; refuse anything else that is there (FIFO-1)."""
     if mode & 0o007:
-        raise TransportError(f"FIFO-1: mode {mode:#o} gives others access to {path}; refused")
+        raise ConfigurationError("FIFO-1", f"mode {mode:#o} gives others access to {path}; refused")
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -50,7 +52,7 @@ def ensure_fifo(path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> None:
         os.chmod(path, mode)  # mkfifo's mode is cut by the umask; the configured mode is meant
         return
     if not stat.S_ISFIFO(info.st_mode):
-        raise TransportError(f"FIFO-1: {path} exists and is not a FIFO (refused; nothing changed)")
+        raise ConfigurationError("FIFO-1", f"{path} exists and is not a FIFO (refused; nothing changed)")
     if info.st_mode & stat.S_IWOTH:
         print(f"logduct: warning: FIFO-1: {path} is writable by any user", file=sys.stderr)
     if info.st_uid != os.geteuid():
@@ -82,6 +84,37 @@ class FifoReader:
         os.close(self._fd)
 
 
+class FifoSource:
+    """A collector's FIFO as a ``Source``: each read framed into lines (ENC-2, ENC-3)."""
+
+    transport = "fifo"
+
+    def __init__(self, path: str | os.PathLike[str], mode: int = DEFAULT_MODE) -> None:
+        self._reader = FifoReader(path, mode)
+        self.name = self._reader.path
+        self._framer = LineFramer()
+
+    def describe(self) -> str:
+        return f"FIFO {self.name} (pipe {self._reader.pipe_size:,} bytes)"
+
+    def poll_target(self) -> int:
+        return self._reader.fileno()
+
+    def receive(self) -> list[Arrivals]:
+        # One read a turn: what a SIGKILL can cost is what was read and not yet committed (FIFO-8).
+        return [Arrivals(self.name, framed.lines, refused=framed.refused)
+                for framed in self._framer.feed(self._reader.read())]
+
+    def stop_reading(self) -> list[Arrivals]:
+        # COL-4: what is still in the pipe stays there for the next collector (FIFO-6).
+        self._reader.close()
+        unfinished = self._framer.end()  # a writer's line cut off by the stop: ENC-2
+        return [] if unfinished is None else [Arrivals(self.name, (), refused=[unfinished])]
+
+    def close(self) -> None:
+        pass  # closed by stop_reading
+
+
 def raise_pipe_size(fd: int) -> int:
     """Grow the pipe to the system's limit where allowed (FIFO-7); return the size in force."""
     try:
@@ -101,7 +134,8 @@ class FifoWriter:
         self._fd: int | None = None
 
     def check_size(self, line: bytes) -> None:
-        """Raise unless ``line`` fits in one atomic write (FIFO-2, FIFO-3)."""
+        """Raise unless ``line`` fits in one atomic write (FIFO-2, FIFO-3; the emitter's side: a
+        collector cannot tell a split line, and frames whatever comes, ENC-3)."""
         if len(line) > self.pipe_buf:
             raise ProtocolError("FIFO-2", f"record is {len(line):,} bytes; PIPE_BUF is {self.pipe_buf:,} "
                                 "(refused, nothing written)")
@@ -126,7 +160,7 @@ class FifoWriter:
                 self.close()
             return False
         if written != len(line):  # the kernel's PIPE_BUF promise, checked rather than assumed
-            raise TransportError(f"FIFO-2: partial write of {written} of {len(line)} bytes to {self.path}")
+            raise PartialWrite("FIFO-2", f"partial write of {written} of {len(line)} bytes to {self.path}")
         return True
 
     def _open(self) -> bool:
@@ -138,7 +172,7 @@ class FifoWriter:
             raise
         if not stat.S_ISFIFO(os.fstat(self._fd).st_mode):
             self.close()
-            raise TransportError(f"FIFO-1: {self.path} is not a FIFO")
+            raise ConfigurationError("FIFO-1", f"{self.path} is not a FIFO")
         return True
 
     def _still_at_path(self) -> bool:

@@ -24,7 +24,6 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from .emitter import FifoEmitter
 from .record import (
     MAX_DATA_DEPTH,
     MAX_INTEGER,
@@ -36,6 +35,7 @@ from .record import (
     encode,
     escape_unstorable,
 )
+from .sending import Emitter
 
 #: The trace id of the work in progress; set it where a request starts.
 trace_id: ContextVar[str | None] = ContextVar("logduct_trace_id", default=None)
@@ -47,9 +47,9 @@ _FORMATTER = logging.Formatter()
 
 
 class LogductHandler(logging.Handler):
-    """Sends each ``logging`` record through a FifoEmitter as a logduct record."""
+    """Sends each ``logging`` record through an emitter (FIFO or ZeroMQ) as a logduct record."""
 
-    def __init__(self, emitter: FifoEmitter, *, application_name: str, environment_name: str,
+    def __init__(self, emitter: Emitter, *, application_name: str, environment_name: str,
                  host_ip: str = "127.0.0.1", level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self.emitter = emitter

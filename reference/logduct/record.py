@@ -21,11 +21,12 @@ from typing import Any, TypeAlias
 
 from . import rfc3339
 from .errors import ProtocolError
+from .framing import MAX_LINE_BYTES, check_length
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 
-#: ENC-3: the longest line, LF included, on any transport.
-MAX_RECORD_BYTES = 65_536
+#: ENC-3: the longest line, LF included, on any transport (decided in framing.py).
+MAX_RECORD_BYTES = MAX_LINE_BYTES
 #: REC-8: the longest text field, in bytes of UTF-8.
 MAX_TEXT_FIELD_BYTES = 1_024
 #: REC-11: the deepest nesting of ``data``; the data object itself is level 1.
@@ -204,9 +205,7 @@ def _check_version(version: object) -> None:
 
 def decode(line: bytes) -> Record:
     """Decode one line (its final LF optional) into a Record, or raise ``ProtocolError``."""
-    size = len(line) if line.endswith(b"\n") else len(line) + 1
-    if size > MAX_RECORD_BYTES:
-        raise ProtocolError("ENC-3", f"line is {size:,} bytes; the most is {MAX_RECORD_BYTES:,}")
+    check_length(line)  # ENC-3
     body = line[:-1] if line.endswith(b"\n") else line
     if b"\n" in body:
         raise ProtocolError("ENC-2", "a record's JSON text must not contain an LF byte")

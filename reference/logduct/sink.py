@@ -1,6 +1,6 @@
 """Where accepted records and rejections go: PostgreSQL (COPY, one transaction a batch) or stdout.
 
-Theory of operation. The collector fills a ``Batch``: COPY lines for ``logs`` and for the
+Theory of operation. The collector fills a ``Batch`` (batching.py): COPY lines for ``logs`` and for the
 quarantine ``logs_rejected``. ``PostgresSink.write`` stores a batch in one transaction, so that a
 record and a rejection received together are committed together (ZMQ-4 acknowledges on that).
 
@@ -19,8 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import BinaryIO, NamedTuple, Protocol, TextIO, TypeVar
+from typing import BinaryIO, TextIO, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -28,9 +27,10 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import copy_format, sqlfiles
+from .batching import Batch, Written
 from .delivery import Delivery, SeenDeliveries
-from .errors import LogductError
-from .record import Record, encode
+from .errors import DatabaseUnavailable
+from .record import encode
 
 Connection = psycopg.Connection[tuple[object, ...]]
 T = TypeVar("T")
@@ -41,59 +41,6 @@ RETRY_FIRST_S = 0.5
 RETRY_MOST_S = 30.0
 #: PostgreSQL's verdicts on rows, not on its own state: the batch is then stored row by row (COL-2).
 _ROW_FAULTS = (psycopg.DataError, psycopg.IntegrityError)
-
-
-class Accepted(NamedTuple):
-    """A valid record, with its delivery key when it came over ZeroMQ (ZMQ-3)."""
-
-    record: Record
-    delivery: Delivery | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Input that broke a rule, on its way to the quarantine (COL-1, PG-3)."""
-
-    transport: str  # "fifo" or "zmq"
-    source: str | None  # the FIFO path or the ZeroMQ routing identity
-    rule: str
-    reason: str
-    raw: bytes
-    delivery: Delivery | None = None
-
-
-@dataclass
-class Batch:
-    """What one commit stores, and what to do once it is committed (ZMQ-4: acknowledge)."""
-
-    records: list[Accepted] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.records) + len(self.rejections)
-
-
-@dataclass(frozen=True)
-class Written:
-    stored: int  # records now in the sink
-    rejected: int  # rejections now in the quarantine, those the sink itself added included
-    duplicates: int = 0  # deliveries already stored, not stored again (ZMQ-6)
-    refused_by_database: int = 0  # valid records PostgreSQL refused all the same: a bug, quarantined as COL-2
-    unstorable: int = 0  # rejections the quarantine refused too: counted and named on stderr (COL-9)
-
-
-class SinkUnavailable(LogductError):
-    """The database stayed out of reach until the collector was told to stop (COL-9)."""
-
-
-class Sink(Protocol):
-    #: Asked while the sink waits on a failing database: True makes ``write`` raise SinkUnavailable.
-    give_up: Callable[[], bool]
-
-    def write(self, batch: Batch) -> Written: ...
-
-    def close(self) -> None: ...
 
 
 def _staging(table: str) -> sql.Identifier:
@@ -120,7 +67,7 @@ class PostgresSink:
     """COPY into ``logs`` and ``logs_rejected``; the schema is created if missing (PG-5).
 
     ``give_up`` is asked between attempts while the database is at fault: once it says True, ``write``
-    raises SinkUnavailable instead of waiting on (the collector sets it when told to stop).
+    raises DatabaseUnavailable instead of waiting on (the collector sets it when told to stop).
     """
 
     def __init__(self, dsn: str) -> None:
@@ -130,7 +77,7 @@ class PostgresSink:
         try:  # a DSN that is malformed or names no reachable server at start is the operator's to fix
             self._conn = psycopg.connect(dsn, autocommit=True)
         except psycopg.Error as error:
-            raise LogductError(f"cannot reach PostgreSQL: {_one_line(error)}") from None
+            raise DatabaseUnavailable(None, f"cannot reach PostgreSQL: {_one_line(error)}") from None
         self._conn = self._until_done(self._prepare, self._conn)
 
     def write(self, batch: Batch) -> Written:
@@ -150,7 +97,7 @@ class PostgresSink:
                     self._fault = None
                 return result
             if self.give_up():
-                raise SinkUnavailable(f"PostgreSQL still failing when told to stop: {self._fault}")
+                raise DatabaseUnavailable("COL-9", f"PostgreSQL still failing when told to stop: {self._fault}")
             time.sleep(pause)
             pause = min(RETRY_MOST_S, pause * 2)
             self._reconnect()
@@ -192,7 +139,7 @@ class PostgresSink:
                 rejected = self._store("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows, keyed)
         except _ROW_FAULTS:
             return self._write_row_by_row(logs_rows, rejected_rows, keyed)
-        return Written(stored=stored, rejected=rejected,
+        return Written(stored=stored,
                        duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected)
 
     def _write_row_by_row(self, logs_rows: list[str], rejected_rows: list[str], keyed: bool) -> Written:
@@ -216,7 +163,7 @@ class PostgresSink:
                     unstorable += 1
                     print(f"logduct: COL-9: the quarantine refused a rejection ({_one_line(error)}): "
                           f"{row[:200]!r}", file=sys.stderr)
-        return Written(stored=stored, rejected=rejected, refused_by_database=refused, unstorable=unstorable,
+        return Written(stored=stored, refused_by_database=refused, unstorable=unstorable,
                        duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected - refused - unstorable)
 
     def _store_one(self, table: str, columns: tuple[str, ...], row: str, keyed: bool) -> tuple[int, Exception | None]:
@@ -280,7 +227,7 @@ class StdoutSink:
         self._out.flush()
         for rejection in rejections:
             print(f"logduct: rejected from {rejection.source}: {rejection.reason}", file=self._errors)
-        return Written(stored=len(new), rejected=len(rejections),
+        return Written(stored=len(new),
                        duplicates=len(batch) - len(new) - len(rejections))
 
     def close(self) -> None:

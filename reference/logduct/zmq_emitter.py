@@ -5,9 +5,9 @@ the line in a bounded queue; it never touches the socket, since ZeroMQ sockets b
 An I/O thread owns the DEALER: it packs queued lines into messages of consecutive sequence numbers
 as the ``Window`` makes room (delivery.py: ZMQ-13), keeps each until acknowledged, and sends again
 what the retransmission timer or a lost connection (a socket monitor reports it) says may be lost,
-paced by the window (ZMQ-14, ZMQ-15). The queue and the window together hold at most
-``queue_limit`` records (ZMQ-7); past that the overflow policy applies (EMIT-3), as for the FIFO
-emitter.
+paced by the window (ZMQ-14, ZMQ-15). The send queue (sending.py) and the window together hold at
+most ``queue_limit`` records (ZMQ-7); past that the overflow policy applies (EMIT-3), as for the
+FIFO emitter.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from .delivery import MAX_MESSAGE_BYTES, Window
-from .emitter import EmitterStats, Overflow, make_room
 from .errors import ProtocolError
 from .record import MAX_RECORD_BYTES, Record, encode
+from .sending import EmitterStats, Overflow, SendQueue
 from .zmq_transport import Curve, dealer
 
 #: Records per message: few messages at high rates, and an acknowledgement soon at low ones
@@ -34,21 +33,20 @@ _IDLE_POLL_MS = 100
 
 
 class ZmqEmitter:
-    """Sends records to one or more collectors over ZeroMQ (SPEC.md sections 3 and 5). Thread-safe."""
+    """Sends records to one or more collectors over ZeroMQ (SPEC.md sections 3 and 5). Thread-safe;
+    an ``Emitter``."""
 
     def __init__(self, endpoints: str | list[str], *, identity: bytes | None = None, queue_limit: int = 10_000,
                  overflow: Overflow = Overflow.DROP_NEWEST, server_key: bytes | None = None,
                  curve: Curve | None = None) -> None:
         self.endpoints = [endpoints] if isinstance(endpoints, str) else list(endpoints)
-        self.queue_limit = queue_limit
-        self.overflow = overflow
         self.max_line_bytes = MAX_RECORD_BYTES
         self._window = Window()
-        self._queue: deque[bytes] = deque()
-        self._changed = threading.Condition()
-        self._dropped = 0
-        self._closing = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # ZMQ-7: queued and unacknowledged records together are bounded.
+        self._queue = SendQueue(queue_limit, overflow, unsettled=lambda: self._window.records_in_flight,
+                                on_first=self._wake)
+        self._changed = self._queue.changed
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         # Made here, so that a bad identity or key fails in the caller, not in the thread.
         self._socket = dealer(self._context, self.endpoints, identity=identity, server_key=server_key, curve=curve)
@@ -65,57 +63,27 @@ class ZmqEmitter:
         if len(line) > self.max_line_bytes:  # ZMQ-8: refused here rather than sent and cut off
             raise ProtocolError("ZMQ-8", f"record is {len(line):,} bytes; the most is {self.max_line_bytes:,} "
                                 "(refused, nothing sent)")
-        with self._changed:
-            if self._closing:
-                raise ValueError("emitter is closed")
-            # ZMQ-7: queued and unacknowledged records together are bounded.
-            if not make_room(self._changed, lambda: len(self._queue) + self._window.records_in_flight >=
-                             self.queue_limit, self.overflow, deadline):
-                self._dropped += 1
-                return False
-            was_empty = not self._queue
-            self._queue.append(line[:-1] if line.endswith(b"\n") else line)
-        if was_empty:
-            self._wake()
-        return True
+        return self._queue.put(line[:-1] if line.endswith(b"\n") else line, deadline)
 
     def stats(self) -> EmitterStats:
         with self._changed:
-            return EmitterStats(sent=self._window.acknowledged, queued=len(self._queue) +
-                                self._window.records_in_flight, dropped=self._dropped)
-
-    @property
-    def retransmitted(self) -> int:
-        """Records sent more than once (ZMQ-15): what flow control keeps small."""
-        with self._changed:
-            return self._window.retransmitted
+            return EmitterStats(sent=self._window.acknowledged, queued=self._queue.outstanding(),
+                                dropped=self._queue.dropped, resent=self._window.retransmitted)
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every record sent so far is acknowledged; False if ``timeout_s`` passed first."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        with self._changed:
-            while self._queue or self._window.records_in_flight:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._changed.wait(left if left is not None else 0.5)
-            return True
+        return self._queue.wait_until_settled(timeout_s)
 
     def close(self, timeout_s: float | None = 5.0) -> int:
         """Wait up to ``timeout_s`` for acknowledgements, then close. Returns the records not acknowledged."""
         self.flush(timeout_s)
-        with self._changed:
-            self._closing = True
-            lost = len(self._queue) + self._window.records_in_flight
+        lost = self._queue.close()
         self._wake()
         self._thread.join()
         os.close(self._wake_r)
         os.close(self._wake_w)
         self._context.term()
-        if lost or self._dropped:
-            # EMIT-3: a drop is never silent.
-            print(f"logduct: {self._dropped:,} records dropped (queue full) and {lost:,} not acknowledged "
-                  f"by {', '.join(self.endpoints)}", file=sys.stderr)
+        self._queue.report_loss(lost, f"not acknowledged by {', '.join(self.endpoints)}")
         return lost
 
     def _wake(self) -> None:
@@ -137,7 +105,7 @@ class ZmqEmitter:
         try:
             while True:
                 with self._changed:
-                    if self._closing:
+                    if self._queue.closed:
                         return
                     blocked = self._send_what_the_window_allows(socket)
                     wait_ms = self._wait_ms()
@@ -169,7 +137,7 @@ class ZmqEmitter:
         while True:
             first = window.next_to_send()
             if first is None:
-                if not self._queue or not window.room():
+                if not self._queue.lines or not window.room():
                     return False
                 first = window.open(self._next_message_lines(window.room()))
             try:
@@ -180,12 +148,12 @@ class ZmqEmitter:
 
     def _next_message_lines(self, room: int) -> list[bytes]:
         """Queued lines for one message: as many as the window has room for, within ZMQ-12."""
-        lines = [self._queue.popleft()]
+        queued = self._queue.lines
+        lines = [queued.popleft()]
         size = len(lines[0])
-        while self._queue and len(lines) < min(room, MESSAGE_RECORDS) and \
-                size + len(self._queue[0]) <= MAX_MESSAGE_BYTES:
-            size += len(self._queue[0])
-            lines.append(self._queue.popleft())
+        while queued and len(lines) < min(room, MESSAGE_RECORDS) and size + len(queued[0]) <= MAX_MESSAGE_BYTES:
+            size += len(queued[0])
+            lines.append(queued.popleft())
         return lines
 
     def _wait_ms(self) -> int:

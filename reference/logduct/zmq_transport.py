@@ -1,11 +1,13 @@
 """The ZeroMQ transport: every socket option and ZeroMQ detail lives here (SPEC.md section 5).
 
-The collector binds a ROUTER; emitters connect DEALERs. What travels is decided in delivery.py;
-this module only opens sockets the way the protocol needs them and moves frames.
+The collector binds a ROUTER (``ZmqSource``); emitters connect DEALERs (``dealer``). What travels
+is decided in delivery.py; this module only opens sockets the way the protocol needs them and
+moves frames.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -16,8 +18,9 @@ import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
 from .delivery import IncomingMessage
-from .errors import LogductError
+from .errors import ConfigurationError, LocalError, ProtocolError, Refused
 from .record import MAX_RECORD_BYTES
+from .source import Arrivals
 
 #: ZMQ-1: the first seed's port, on loopback.
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5570"
@@ -33,17 +36,13 @@ RECEIVE_QUEUE_MESSAGES = 16
 _TCP = re.compile(r"tcp://(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:]+)):(?P<port>\d+|\*)")
 
 
-class EndpointError(LogductError):
-    """An endpoint the collector must not bind, or cannot parse."""
-
-
 def check_bind_endpoint(endpoint: str, *, allow_remote: bool) -> None:
     """ZMQ-1: a collector binds loopback unless told otherwise."""
     if endpoint.startswith(("ipc://", "inproc://")):
         return
     match = _TCP.fullmatch(endpoint)
     if match is None:
-        raise EndpointError(f"ZMQ-1: cannot read endpoint {endpoint!r}; expected tcp://HOST:PORT or ipc://PATH")
+        raise ConfigurationError("ZMQ-1", f"cannot read endpoint {endpoint!r}; expected tcp://HOST:PORT or ipc://PATH")
     host = match["v6"] or match["host"]
     if allow_remote or host == "localhost":
         return
@@ -55,7 +54,7 @@ def check_bind_endpoint(endpoint: str, *, allow_remote: bool) -> None:
         mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
         loopback = (mapped or address).is_loopback  # ::ffff:127.0.0.1 is 127.0.0.1
     if not loopback:
-        raise EndpointError(f"ZMQ-1: {endpoint} is not a loopback address; pass --allow-remote to bind it "
+        raise ConfigurationError("ZMQ-1", f"{endpoint} is not a loopback address; pass --allow-remote to bind it "
                             "(and consider --curve-secret-key)")
 
 
@@ -71,7 +70,7 @@ def load_curve_keys(path: str | Path) -> Curve:
     """A key pair from a ``.key_secret`` file written by ``zmq.auth.create_certificates``."""
     public, secret = zmq.auth.load_certificate(str(path))
     if secret is None:
-        raise LogductError(f"ZMQ-10: {path} holds no secret key")
+        raise ConfigurationError("ZMQ-10", f"{path} holds no secret key")
     return Curve(secret_key=secret, public_key=public)
 
 
@@ -89,19 +88,19 @@ def _common_options(socket: zmq.Socket[bytes]) -> None:
     socket.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
 
 
-class ZmqReceiver:
-    """The collector's ROUTER socket."""
+class ZmqSource:
+    """A collector's bound ROUTER socket as a ``Source``: each message a group of numbered records."""
 
     transport = "zmq"
 
     def __init__(self, context: zmq.Context[zmq.Socket[bytes]], endpoint: str, *, allow_remote: bool = False,
                  curve: Curve | None = None, authorized_keys: Path | None = None) -> None:
         check_bind_endpoint(endpoint, allow_remote=allow_remote)
-        self.endpoint = endpoint
+        self.name = endpoint
         self._authenticator: ThreadAuthenticator | None = None
         if curve is not None:
             if authorized_keys is None or not authorized_keys.is_dir():
-                raise LogductError("ZMQ-10: CURVE needs a directory of the emitters' public keys (.key files)")
+                raise ConfigurationError("ZMQ-10", "CURVE needs a directory of the emitters' public keys (.key files)")
             # ZMQ-10: only emitters whose public key is in the directory complete the handshake.
             self._authenticator = ThreadAuthenticator(context)
             self._authenticator.start()
@@ -121,34 +120,54 @@ class ZmqReceiver:
         try:
             self.socket.bind(endpoint)
         except zmq.ZMQError as error:
-            self.socket.close(0)
-            raise LogductError(f"cannot bind {endpoint}: {error}") from None
+            self.close()
+            raise LocalError(None, f"cannot bind {endpoint}: {error}") from None
 
-    def receive(self) -> list[tuple[bytes, IncomingMessage]]:
-        """(routing identity, message) of the messages waiting now. Frames are taken one at a time
-        (each at most MAXMSGSIZE, ZMQ-8) and kept only within ZMQ-12's bounds, so that an oversized
-        message costs no more memory here than a legal one."""
-        messages = []
+    def describe(self) -> str:
+        return f"ZeroMQ {self.name}{' with CURVE' if self._authenticator else ''}"
+
+    def poll_target(self) -> zmq.Socket[bytes]:
+        return self.socket
+
+    def receive(self) -> list[Arrivals]:
+        """The messages waiting now. Frames are taken one at a time (each at most MAXMSGSIZE, ZMQ-8)
+        and kept only within ZMQ-12's bounds, so that an oversized message costs no more memory
+        here than a legal one."""
+        arrivals = []
         for _ in range(_MESSAGES_PER_TURN):
             try:
                 identity = self.socket.recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            message = IncomingMessage()
+            incoming = IncomingMessage()
             more = self.socket.getsockopt(zmq.RCVMORE)
             while more:  # the rest of a message is there at once
                 frame = self.socket.recv(copy=False)  # a Frame says whether more follow: no getsockopt
                 more = frame.more
-                message.add(frame.bytes)
-            messages.append((identity, message))
-        return messages
+                incoming.add(frame.bytes)
+            arrivals.append(self._arrivals(identity, incoming))
+        return arrivals
 
-    def send(self, identity: bytes, frames: list[bytes]) -> None:
+    def _arrivals(self, identity: bytes, incoming: IncomingMessage) -> Arrivals:
+        sender = identity_text(identity)
+        try:
+            message = incoming.parse()
+        except ProtocolError as error:  # ZMQ-11, ZMQ-12: quarantined whole, never acknowledged
+            return Arrivals(sender, (), refused=[Refused(error, incoming.quarantined())])
+        # ZMQ-4: the acknowledgement, to be sent once every record of the message is committed.
+        acknowledge = functools.partial(self._send, identity, message.ack())
+        return Arrivals(sender, message.records, message.deliveries(), acknowledge=acknowledge)
+
+    def _send(self, identity: bytes, frames: list[bytes]) -> None:
         """Send to one emitter; if it is gone, drop: it resends what it has not seen acknowledged."""
         try:
             self.socket.send_multipart([identity, *frames], zmq.NOBLOCK)
         except zmq.Again:
             pass
+
+    def stop_reading(self) -> list[Arrivals]:
+        # COL-4: what ZeroMQ holds unread was not acknowledged, so its emitters send it again (ZMQ-5).
+        return []
 
     def close(self) -> None:
         self.socket.close()
@@ -163,7 +182,7 @@ def dealer(context: zmq.Context[zmq.Socket[bytes]], endpoints: list[str], *, ide
     if identity is not None:
         if not 1 <= len(identity) <= 255 or identity.startswith(b"\x00"):
             socket.close(0)
-            raise LogductError("ZMQ-2: an identity is 1 to 255 bytes and does not begin with a zero byte")
+            raise ConfigurationError("ZMQ-2", "an identity is 1 to 255 bytes and does not begin with a zero byte")
         socket.setsockopt(zmq.ROUTING_ID, identity)
     # Queue only to peers that are connected: with two collectors, a dead one gets nothing; with
     # none, sends wait in the emitter's own window, which retransmits anyway (ZMQ-5).
@@ -180,6 +199,16 @@ def dealer(context: zmq.Context[zmq.Socket[bytes]], endpoints: list[str], *, ide
     for endpoint in endpoints:
         socket.connect(endpoint)
     return socket
+
+
+def identity_text(identity: bytes) -> str:
+    """A routing identity fit to print: text if the emitter chose one, hex if ROUTER made it up."""
+    if identity and not identity.startswith(b"\x00"):
+        try:
+            return identity.decode()
+        except UnicodeDecodeError:
+            pass
+    return "0x" + identity.hex()
 
 
 def _ephemeral_curve() -> Curve:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.types.json import set_json_loads
 
 from logduct.record import Record, decode
 from logduct_conformance.compare import loads_stored_json
@@ -72,7 +73,7 @@ class CollectorUnderTest:
         """The rule of each rejection: logs_rejected.rule, or the first rule ID of each stderr line."""
         if self.dsn:
             with psycopg.connect(self.dsn) as conn:
-                psycopg.types.json.set_json_loads(loads_stored_json, conn)
+                set_json_loads(loads_stored_json, conn)
                 try:
                     return [r for (r,) in conn.execute("SELECT rule FROM logs_rejected ORDER BY received_at")]
                 except psycopg.errors.UndefinedTable:

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg.types.json import set_json_loads
 
 from logduct import sqlfiles
 from logduct.record import Record, encode
@@ -225,7 +226,7 @@ def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: Col
         "with_traceback": sorted((r.log_event, r.data["n"]) for r in sent if r.data and "traceback" in r.data),
     }
     with psycopg.connect(collector.dsn) as conn:
-        psycopg.types.json.set_json_loads(loads_stored_json, conn)
+        set_json_loads(loads_stored_json, conn)
 
         def run(name: str) -> list[tuple[Any, ...]]:
             return conn.execute(queries[name]).fetchall()

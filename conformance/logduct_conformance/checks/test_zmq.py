@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -100,12 +101,17 @@ def test_collector_killed_twice_under_load_loses_nothing_and_doubles_nothing(
     emitter = Process(implementation.emit("--zmq", endpoint), collector.workdir, "emitter",
                       stdin=b"".join(map(encode, sent)), lines_per_s=4_000)
     for rows in (2_000, 6_000):
-        wait_for(lambda n=rows: len(collector.accepted()) >= n, f"{rows} records stored")
+        wait_for(_stored_at_least(collector, rows), f"{rows} records stored")
         collector.current.kill()
         collector.start("--zmq", endpoint)
     # 3 s of input, then a retransmission or two: an emitter that never resends waits for ever.
     assert emitter.wait(15) == 0, emitter.stderr
     assert delivery_report(sent, collector.wait_accepted(len(sent))) == (0, 0, 0)
+
+
+def _stored_at_least(collector: CollectorUnderTest, n: int) -> Callable[[], bool]:
+    """A condition for wait_for; ``n`` is bound here, not looked up in the caller's loop when it runs."""
+    return lambda: len(collector.accepted()) >= n
 
 
 def _frames(session: uuid.UUID, first_seq: int, records: list[bytes]) -> list[bytes]:

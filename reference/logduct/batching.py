@@ -1,0 +1,123 @@
+"""Batches: what one commit stores, when it is due (COL-3), and what waits for it (ZMQ-4). No I/O.
+
+Theory of operation. The collector adds each accepted record and each rejection to the current
+batch. ``Batcher.due`` says when to commit it: once it holds ``limit`` items, or once its oldest
+item is ``max_age_s`` old, so that at low load a record is committed within that long of its
+arrival (COL-3). Time is an argument, as in delivery.Window, so that tests need no clock.
+
+ZMQ-4, the rule that makes delivery exactly-once: an acknowledgement waits in the batch that holds
+the last record of its message, and is sent only after that batch is committed. A message whose
+records all went out in earlier commits has nothing left to wait for, and is acknowledged at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from .delivery import Delivery
+from .record import Record
+
+
+class Accepted(NamedTuple):
+    """A valid record, with its delivery key when it came over ZeroMQ (ZMQ-3)."""
+
+    record: Record
+    delivery: Delivery | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Input that broke a rule, on its way to the quarantine (COL-1, PG-3)."""
+
+    transport: str  # the source's transport: "fifo", "zmq"
+    source: str | None  # the FIFO path or the ZeroMQ routing identity
+    rule: str
+    reason: str
+    raw: bytes
+    delivery: Delivery | None = None
+
+
+@dataclass
+class Batch:
+    """What one commit stores, and what to do once it is committed (ZMQ-4: acknowledge)."""
+
+    records: list[Accepted] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rejections)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a sink did with one batch (COL-5's counters)."""
+
+    stored: int  # records now in the sink
+    duplicates: int = 0  # deliveries already stored, not stored again (ZMQ-6)
+    refused_by_database: int = 0  # valid records PostgreSQL refused all the same: a bug, quarantined as COL-2
+    unstorable: int = 0  # rejections the quarantine refused too: counted and named on stderr (COL-9)
+
+
+class Sink(Protocol):
+    """Where batches go: PostgreSQL, or stdout (sink.py)."""
+
+    #: Asked while the sink waits on a failing database: True makes ``write`` raise
+    #: errors.DatabaseUnavailable instead of waiting on (COL-9).
+    give_up: Callable[[], bool]
+
+    def write(self, batch: Batch) -> Written:
+        """Store the whole batch in one commit, or raise DatabaseUnavailable having stored none of it."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Batcher:
+    """The current batch: COL-3's size and age bounds, and ZMQ-4's acknowledgements held for its commit."""
+
+    def __init__(self, limit: int, max_age_s: float) -> None:
+        self.limit = limit
+        self.max_age_s = max_age_s
+        self._batch = Batch()
+        self._started = 0.0  # when the first item of the current batch arrived
+
+    def add_record(self, accepted: Accepted, now: float) -> None:
+        self._note_arrival(now)
+        self._batch.records.append(accepted)
+
+    def add_rejection(self, rejection: Rejection, now: float) -> None:
+        self._note_arrival(now)
+        self._batch.rejections.append(rejection)
+
+    def hold_until_commit(self, acknowledge: Callable[[], None]) -> bool:
+        """ZMQ-4: keep ``acknowledge`` until the current batch is committed. False if there is no
+        batch, so nothing received is uncommitted: the caller acknowledges at once."""
+        if not self._batch:
+            return False
+        self._batch.after_commit.append(acknowledge)
+        return True
+
+    def full(self) -> bool:
+        return len(self._batch) >= self.limit
+
+    def due(self, now: float) -> bool:
+        """COL-3: the batch must be committed now."""
+        return bool(self._batch) and (self.full() or now - self._started >= self.max_age_s)
+
+    def seconds_until_due(self, now: float) -> float | None:
+        """How long the batch may wait; None if there is no batch."""
+        if not self._batch:
+            return None
+        return max(0.0, self._started + self.max_age_s - now)
+
+    def take(self) -> Batch:
+        """The batch to commit now; a new, empty one is started."""
+        batch, self._batch = self._batch, Batch()
+        return batch
+
+    def _note_arrival(self, now: float) -> None:
+        if not self._batch:
+            self._started = now

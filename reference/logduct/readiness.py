@@ -1,0 +1,29 @@
+"""Waiting on every source of a collector at once, whatever its transport.
+
+``zmq.Poller`` (zmq_poll) waits on ZeroMQ sockets and plain file descriptors alike, level-triggered,
+so one poll serves every transport: a FIFO's descriptor, a ROUTER socket, a test's pipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import zmq
+
+from .source import Source
+
+
+class Readiness:
+    """The sources, and which of them have input."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self._poller = zmq.Poller()
+        self._by_target: dict[object, Source] = {}
+        for source in sources:
+            target = source.poll_target()
+            self._by_target[target] = source
+            self._poller.register(target, zmq.POLLIN)  # an fd or a socket
+
+    def wait(self, timeout_s: float) -> list[Source]:
+        """The sources with input, once one has some or ``timeout_s`` has passed."""
+        return [self._by_target[target] for target, _ in self._poller.poll(int(timeout_s * 1000))]
