@@ -1,7 +1,8 @@
 -- logduct schema, protocol version 1 (SPEC.md section 7).
 -- Every statement is idempotent (PG-5): a collector runs this file at every start.
 
--- PG-1: the seed's eight columns, with exactly its names, types and nullability.
+-- PG-1: the seed's eight columns, with exactly its names, types and nullability; PG-7: time is
+-- TIMESTAMPTZ, data JSONB.
 -- PG-2: the columns after them have defaults, so the seed's INSERT statements work unchanged.
 CREATE TABLE IF NOT EXISTS logs (
     time                TIMESTAMPTZ       NOT NULL,

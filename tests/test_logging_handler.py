@@ -111,4 +111,6 @@ def test_any_log_call_fits_in_one_atomic_write(message: str, extra: dict[str, st
                              environment_name="production")
     log = logging.LogRecord("x", logging.INFO, __file__, 1, message, None, None)
     log.__dict__.update({f"x_{key}": value for key, value in extra.items()})
-    assert len(encode(handler.to_record(log))) <= limit
+    line = handler.to_line(log)
+    assert len(line) <= limit
+    assert encode(decode(line)) == line  # a valid record, in canonical form

@@ -62,3 +62,18 @@ def test_the_suite_ships_this_spec() -> None:
     """The conformance package reports against SPEC.md itself (a link), never a stale copy."""
     shipped = ROOT / "conformance" / "logduct_conformance" / "SPEC.md"
     assert shipped.resolve() == SPEC.resolve()
+
+
+#: Rules no code can enforce, with why. Every other rule is named where the reference enforces it.
+UNENFORCED_BY_CODE = {
+    "VER-3": "a promise about later versions of the protocol, kept by SPEC.md's authors",
+}
+
+
+def test_every_rule_is_named_where_the_reference_enforces_it() -> None:
+    """The rules SPEC.md defines and no module of the reference (or its SQL) names: only those
+    that no code can enforce. A new rule must come with the code that enforces it, named."""
+    named: set[str] = set()
+    for path in [*(ROOT / "reference").rglob("*.py"), *(ROOT / "sql").rglob("*.sql")]:
+        named |= {m["id"] for m in CITATION.finditer(path.read_text(encoding="utf-8"))}
+    assert [rule for rule in defined_rules() if rule not in named] == sorted(UNENFORCED_BY_CODE)

@@ -98,7 +98,8 @@ def encode_message(session: uuid.UUID, first_seq: int, records: list[bytes]) -> 
 
 
 class IncomingMessage:
-    """The frames of one message as they arrive, kept only while within ZMQ-12's bounds.
+    """The frames of one message as they arrive, kept only while within ZMQ-12's bounds (the
+    collector's side; the emitter's is ZmqEmitter._next_message_lines).
 
     A receiver adds every frame; past the bounds a frame is counted and let go, so that a message of
     any size costs at most ``MAX_MESSAGE_BYTES`` here. ``parse`` then judges the whole message.

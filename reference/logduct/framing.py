@@ -67,14 +67,14 @@ class LineFramer:
             out = [Framed([], [])]
             for piece in pieces:
                 if len(piece) > longest:
-                    out[-1].refused.append(self._refuse(piece, len(piece) + 1))
+                    out[-1].refused.append(self._refuse(piece))
                 elif out[-1].refused:  # a line after a refusal starts the next Framed: order is kept
                     out.append(Framed([piece], []))
                 else:
                     out[-1].lines.append(piece)
         # The unfinished line already holds the limit; with its LF still to come it is over.
         if len(tail) >= self.max_line_bytes:
-            out[-1].refused.append(self._refuse(tail, None))
+            out[-1].refused.append(self._refuse(tail))
             self._skipping = True
             tail = b""
         self._tail = tail
@@ -87,8 +87,8 @@ class LineFramer:
             return None
         return Refused(ProtocolError("ENC-2", "line without its LF when the stream ended"), tail)
 
-    def _refuse(self, line: bytes, size: int | None) -> Refused:
+    def _refuse(self, line: bytes) -> Refused:
+        # The same words however the stream was cut: the whole length is not known when a read ends first.
         kept = line[:self.max_line_bytes]
-        length = f"{size:,} bytes" if size is not None else f"longer than {self.max_line_bytes:,} bytes"
-        return Refused(_overlong(f"line is {length}; the most is {self.max_line_bytes:,}; "
+        return Refused(_overlong(f"line longer than {self.max_line_bytes:,} bytes, LF included; "
                                  f"first {len(kept):,} kept"), kept)

@@ -68,14 +68,11 @@ class LogductHandler(logging.Handler):
         super().close()
 
     def to_line(self, log: logging.LogRecord) -> bytes:
-        """The canonical line of ``to_record``, encoded once when it fits, as it nearly always does."""
+        """The canonical line of a ``logging`` record, cut to fit the emitter's longest line (FIFO-2,
+        ZMQ-8); encoded once when it fits, as it nearly always does."""
         record = self._record(log)
         line = encode(record)
         return line if len(line) <= self.emitter.max_line_bytes else encode(_fit(record, self.emitter.max_line_bytes))
-
-    def to_record(self, log: logging.LogRecord) -> Record:
-        """The logduct record of a ``logging`` record, cut to fit one atomic FIFO write (FIFO-2)."""
-        return _fit(self._record(log), self.emitter.max_line_bytes)
 
     def _record(self, log: logging.LogRecord) -> Record:
         extra = {key: value for key, value in vars(log).items() if key not in _STANDARD}

@@ -204,7 +204,10 @@ def _check_version(version: object) -> None:
 
 
 def decode(line: bytes) -> Record:
-    """Decode one line (its final LF optional) into a Record, or raise ``ProtocolError``."""
+    """Decode one line (its final LF optional) into a Record, or raise ``ProtocolError``.
+
+    ENC-4, the collector's side: any member order, whitespace, escapes or UTC offset is accepted;
+    only section 1 and ENC-1 to ENC-3 decide (the emitter's side: ``encode``)."""
     check_length(line)  # ENC-3
     body = line[:-1] if line.endswith(b"\n") else line
     if b"\n" in body:
@@ -272,7 +275,8 @@ JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 
 
 def encode(record: Record) -> bytes:
-    """The canonical line of ``record``, LF included (ENC-5)."""
+    """The canonical line of ``record``, LF included (ENC-5); what every emitter sends (ENC-4, the
+    emitter's side)."""
     obj = {
         "time": rfc3339.format_utc(record.time),
         "application_name": record.application_name,

@@ -26,7 +26,7 @@ from .record import Record
 class Overflow(enum.Enum):
     """What ``send`` does when the queue is full (EMIT-3)."""
 
-    DROP_NEWEST = "drop-newest"  # refuse the new record, count it; the caller never waits
+    DROP_NEWEST = "drop-newest"  # refuse the new record, count it; the caller never waits (EMIT-2)
     BLOCK = "block"  # wait until the queue has room
 
 

@@ -201,6 +201,7 @@ class PostgresSink:
         return inserted.rowcount
 
     def _copy_into(self, table: sql.Identifier, names: sql.Composable, rows: list[str]) -> None:
+        # PG-6: values travel only as COPY data; names are composed by psycopg.sql, never spliced.
         with self._conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, names)) as copy:
             copy.write("".join(rows))
 

@@ -60,7 +60,9 @@ class ZmqEmitter:
 
     def send_line(self, line: bytes, deadline: float | None = None) -> bool:
         """``send`` for a line already in canonical encoding."""
-        if len(line) > self.max_line_bytes:  # ZMQ-8: refused here rather than sent and cut off
+        # ZMQ-8, the emitter's side: refused here rather than sent and cut off (the collector's side
+        # is ZMQ_MAXMSGSIZE, zmq_transport.ZmqSource).
+        if len(line) > self.max_line_bytes:
             raise ProtocolError("ZMQ-8", f"record is {len(line):,} bytes; the most is {self.max_line_bytes:,} "
                                 "(refused, nothing sent)")
         return self._queue.put(line[:-1] if line.endswith(b"\n") else line, deadline)
@@ -147,7 +149,8 @@ class ZmqEmitter:
             window.sent(first, time.monotonic())
 
     def _next_message_lines(self, room: int) -> list[bytes]:
-        """Queued lines for one message: as many as the window has room for, within ZMQ-12."""
+        """Queued lines for one message: as many as the window has room for, within ZMQ-12 (the
+        emitter's side; the collector's is delivery.IncomingMessage)."""
         queued = self._queue.lines
         lines = [queued.popleft()]
         size = len(lines[0])

@@ -108,7 +108,8 @@ class ZmqSource:
         self.socket: zmq.Socket[bytes] = context.socket(zmq.ROUTER)
         # ZMQ-2: an emitter restarted under the same identity is heard at once.
         self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        # ZMQ-8: a frame larger than a record can be is refused, its sender disconnected.
+        # ZMQ-8, the collector's side: a frame larger than a record can be is refused, its sender
+        # disconnected (the emitter's side: ZmqEmitter.send_line refuses such a record).
         self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_RECORD_BYTES)
         self.socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_MESSAGES)
         _common_options(self.socket)

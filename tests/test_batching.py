@@ -1,0 +1,55 @@
+"""The batcher: COL-3's size and age bounds, and ZMQ-4's acknowledgements held for their commit. No clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from logduct.batching import Accepted, Batcher, Rejection
+from logduct.record import Record
+
+RECORD = Record(time=datetime(2026, 11, 26, tzinfo=timezone.utc), application_name="a", environment_name="e",
+                log_event="x", trace_id="t", file_path="f", host_ip="127.0.0.1")
+REJECTION = Rejection("fifo", "/f", "ENC-2", "why", b"{")
+
+
+def test_a_batch_is_due_when_full() -> None:
+    """COL-3: ``limit`` items make a batch due at once, records and rejections alike."""
+    batcher = Batcher(limit=3, max_age_s=10.0)
+    batcher.add_record(Accepted(RECORD), now=0.0)
+    batcher.add_rejection(REJECTION, now=0.0)
+    assert not batcher.full() and not batcher.due(now=0.0)
+    batcher.add_record(Accepted(RECORD), now=0.0)
+    assert batcher.full() and batcher.due(now=0.0)
+    batch = batcher.take()
+    assert (len(batch.records), len(batch.rejections)) == (2, 1)
+    assert not batcher.due(now=100.0)  # a new, empty batch is never due
+
+
+def test_a_batch_is_due_when_its_oldest_item_is_old_enough() -> None:
+    """COL-3: the age counts from the first item of the batch, not the last."""
+    batcher = Batcher(limit=100, max_age_s=0.25)
+    assert batcher.seconds_until_due(now=4.0) is None
+    batcher.add_record(Accepted(RECORD), now=4.0)
+    batcher.add_record(Accepted(RECORD), now=4.2)
+    assert batcher.seconds_until_due(now=4.125) == 0.125
+    assert not batcher.due(now=4.24)
+    assert batcher.due(now=4.25)
+    assert batcher.seconds_until_due(now=7.0) == 0.0
+    batcher.take()
+    batcher.add_record(Accepted(RECORD), now=9.0)
+    assert not batcher.due(now=9.125)  # the new batch's clock starts at its own first item
+
+
+def test_an_acknowledgement_waits_for_the_commit_of_its_batch() -> None:
+    """ZMQ-4: held in the batch that holds the message's records; nothing pending means act now."""
+    batcher = Batcher(limit=10, max_age_s=1.0)
+    acknowledged: list[str] = []
+    assert not batcher.hold_until_commit(lambda: acknowledged.append("early"))  # nothing uncommitted
+    batcher.add_record(Accepted(RECORD), now=0.0)
+    assert batcher.hold_until_commit(lambda: acknowledged.append("message 1"))
+    assert acknowledged == []
+    batch = batcher.take()
+    assert not batcher.take().after_commit  # the acknowledgement went with its batch
+    for acknowledge in batch.after_commit:
+        acknowledge()
+    assert acknowledged == ["message 1"]

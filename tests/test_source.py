@@ -1,0 +1,135 @@
+"""A transport the collector has never heard of runs through it unchanged (source.py's promise).
+
+``PipeSource`` below is a whole transport in a few lines: NDJSON over an anonymous pipe, framed by
+the same LineFramer as a FIFO, each read acknowledged through a callback. The collector runs it with
+no edit, beside nothing else, into the real stdout sink; that is what "adding a transport is one
+module and one registration line" rests on (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from logduct.batching import Batch, Written
+from logduct.collector import Collector
+from logduct.framing import LineFramer
+from logduct.record import Record, decode, encode
+from logduct.sink import StdoutSink
+from logduct.source import Arrivals
+from logduct_conformance.processes import wait_for
+
+
+def record(n: int) -> Record:
+    return Record(time=datetime(2026, 11, 26, tzinfo=timezone.utc), application_name="app", environment_name="test",
+                  log_event=f"event {n}", trace_id=str(n), file_path="test_source.py", host_ip="127.0.0.1")
+
+
+class PipeSource:
+    """NDJSON on a pipe; every read's lines share one acknowledgement, as a ZeroMQ message's do."""
+
+    transport = "pipe"
+
+    def __init__(self, fd: int, on_acknowledged: Callable[[int], None]) -> None:
+        self.name = f"pipe:{fd}"
+        self._fd = fd
+        self._framer = LineFramer()
+        self._on_acknowledged = on_acknowledged
+        self._reads = 0
+
+    def describe(self) -> str:
+        return f"a pipe, fd {self._fd}"
+
+    def poll_target(self) -> int:
+        return self._fd
+
+    def receive(self) -> list[Arrivals]:
+        chunk = os.read(self._fd, 1 << 16)
+        self._reads += 1
+        read = self._reads
+        groups = self._framer.feed(chunk)
+        return [Arrivals(self.name, framed.lines, refused=framed.refused,
+                         acknowledge=lambda: self._on_acknowledged(read)) for framed in groups]
+
+    def stop_reading(self) -> list[Arrivals]:
+        rest = self._framer.end()
+        return [] if rest is None else [Arrivals(self.name, (), refused=[rest])]
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class CommitLog:
+    """The stdout sink, noting each commit, so that acknowledgements can be checked against them."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.out = io.BytesIO()
+        self.errors = io.StringIO()
+        self._sink = StdoutSink(self.out, self.errors)
+        self._events = events
+        self.give_up: Callable[[], bool] = lambda: False
+
+    def write(self, batch: Batch) -> Written:
+        written = self._sink.write(batch)
+        self._events.append(f"commit {len(batch)}")
+        return written
+
+    def close(self) -> None:
+        self._sink.close()
+
+
+@contextmanager
+def collecting(events: list[str]) -> Iterator[tuple[int, CommitLog, Collector]]:
+    """A collector on a PipeSource in a thread; yields the pipe's write end, the sink, the collector."""
+    read_end, write_end = os.pipe()
+    sink = CommitLog(events)
+    collector = Collector([PipeSource(read_end, lambda n: events.append(f"ack {n}"))], sink)
+    thread = threading.Thread(target=collector.run)
+    thread.start()
+    try:
+        yield write_end, sink, collector
+    finally:
+        collector.request_stop()
+        thread.join()
+        os.close(write_end)
+
+
+def test_a_new_transport_runs_through_the_collector_unchanged() -> None:
+    """Valid lines come out canonical, an invalid one is rejected under its rule, and an unfinished
+    line at the stop is ENC-2: the same verdicts as over a FIFO, from a source defined here."""
+    events: list[str] = []
+    valid = [record(n) for n in range(3)]
+    with collecting(events) as (pipe, sink, collector):
+        os.write(pipe, encode(valid[0]) + b"{not json\n" + encode(valid[1]) + encode(valid[2]) + b'{"half')
+        wait_for(lambda: sink.out.getvalue().count(b"\n") == 3, "three records written")
+    assert [decode(line) for line in sink.out.getvalue().splitlines()] == valid
+    assert collector.counters.received == 5
+    assert dict(collector.counters.rejected) == {"ENC-2": 2}
+    assert "ENC-2: not one JSON text" in sink.errors.getvalue()
+    assert "line without its LF" in sink.errors.getvalue()
+
+
+def test_acknowledgements_follow_the_commit_of_what_they_cover() -> None:
+    """ZMQ-4 through the Source protocol: no acknowledgement before the commit of its lines."""
+    events: list[str] = []
+    with collecting(events) as (pipe, sink, _):
+        for n in range(3):
+            os.write(pipe, encode(record(n)))
+            wait_for(lambda n=n: f"ack {n + 1}" in events, f"read {n + 1} acknowledged")  # type: ignore[misc]
+    for ack in (e for e in events if e.startswith("ack")):
+        assert any(e.startswith("commit") for e in events[:events.index(ack)]), events
+    assert sink.out.getvalue().count(b"\n") == 3
+
+
+def test_transport_refusals_carry_their_rule() -> None:
+    """A Refused from a transport reaches the quarantine under its own rule, with its bytes."""
+    events: list[str] = []
+    with collecting(events) as (pipe, sink, collector):
+        os.write(pipe, b"x" * 70_000 + b"\n" + encode(record(1)))
+        wait_for(lambda: sink.out.getvalue().count(b"\n") == 1, "the record after an overlong line")
+    assert dict(collector.counters.rejected) == {"ENC-3": 1}
+    assert "ENC-3: line longer than 65,536 bytes, LF included; first 65,536 kept" in sink.errors.getvalue()
