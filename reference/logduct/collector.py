@@ -137,17 +137,18 @@ class Collector:
     def _take(self, source: Source, arrivals: Arrivals) -> None:
         """Judge each line (COL-1) into the batch; then hold the acknowledgement for its commit."""
         self.counters.received += len(arrivals)
+        now = time.monotonic()  # when they arrived, for COL-3: one clock reading for the group
         deliveries: Iterable[Delivery | None] = arrivals.deliveries or itertools.repeat(None)
         for raw, delivery in zip(arrivals.lines, deliveries, strict=False):  # deliveries may be endless
             try:
                 record = decode(raw)
             except ProtocolError as error:  # sections 1 and 2
-                self._reject(source, arrivals.sender, error, raw, delivery)
+                self._reject(source, arrivals.sender, error, raw, now, delivery)
             else:
-                self._batcher.add_record(Accepted(record, delivery), time.monotonic())
+                self._batcher.add_record(Accepted(record, delivery), now)
                 self._commit_if_full()
         for refused in arrivals.refused:  # the transport's own verdicts: ENC-2, ENC-3, ZMQ-11, ZMQ-12
-            self._reject(source, arrivals.sender, refused.error, refused.raw)
+            self._reject(source, arrivals.sender, refused.error, refused.raw, now)
         if arrivals.acknowledge is not None:
             self._acknowledge_after_commit(arrivals.acknowledge)
 
@@ -157,14 +158,13 @@ class Collector:
         if not self._batcher.hold_until_commit(acknowledge):
             acknowledge()
 
-    def _reject(self, source: Source, sender: str, error: ProtocolError, raw: bytes,
+    def _reject(self, source: Source, sender: str, error: ProtocolError, raw: bytes, now: float,
                 delivery: Delivery | None = None) -> None:
         self.counters.rejected[error.rule] += 1
         if not self._budgets[source.name].admit(error.rule, len(raw), time.time()):
             self.counters.not_quarantined += 1  # COL-8: counted, not stored
             return
-        self._batcher.add_rejection(Rejection(source.transport, sender, error.rule, str(error), raw, delivery),
-                                    time.monotonic())
+        self._batcher.add_rejection(Rejection(source.transport, sender, error.rule, str(error), raw, delivery), now)
         self._commit_if_full()
 
     def _owed_summaries(self, final: bool = False) -> None:
