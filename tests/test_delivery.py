@@ -51,6 +51,10 @@ def test_message_round_trips_and_its_ack_names_it() -> None:
     ([TAG, SESSION.bytes, b"\x01", b"{}"], "ZMQ-11"),
     ([TAG, SESSION.bytes, struct.pack(">Q", 0), b"{}"], "ZMQ-11"),
     ([b"LD2", SESSION.bytes, struct.pack(">Q", 1), b"{}"], "VER-2"),
+    ([b"LD10", SESSION.bytes, struct.pack(">Q", 1), b"{}"], "VER-2"),
+    ([b"LDx", SESSION.bytes, struct.pack(">Q", 1), b"{}"], "ZMQ-11"),  # not a tag: no version in it
+    ([b"LD01", SESSION.bytes, struct.pack(">Q", 1), b"{}"], "ZMQ-11"),
+    ([b"LD", SESSION.bytes, struct.pack(">Q", 1), b"{}"], "ZMQ-11"),
 ])
 def test_malformed_messages_are_refused_under_their_rule(frames: list[bytes], rule: str) -> None:
     """ZMQ-11: a message not of the ZMQ-3 form is refused whole; an unknown version says so (VER-2)."""

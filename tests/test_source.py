@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,9 @@ from logduct.record import Record, decode, encode
 from logduct.sink import StdoutSink
 from logduct.source import Arrivals
 from logduct_conformance.processes import wait_for
+
+#: COL-7's rejection line, as SPEC.md gives it (with the source captured too).
+COL_7 = re.compile(r"rejected from (.*?): ([A-Z]+-[0-9]+): ")
 
 
 def record(n: int) -> Record:
@@ -109,8 +113,11 @@ def test_a_new_transport_runs_through_the_collector_unchanged() -> None:
     assert [decode(line) for line in sink.out.getvalue().splitlines()] == valid
     assert collector.counters.received == 5
     assert dict(collector.counters.rejected) == {"ENC-2": 2}
-    assert "ENC-2: not one JSON text" in sink.errors.getvalue()
-    assert "line without its LF" in sink.errors.getvalue()
+    # COL-7: one line per rejection, in the form the spec gives, naming the source and the rule.
+    lines = sink.errors.getvalue().splitlines()
+    assert [COL_7.search(line).groups() for line in lines] == [  # type: ignore[union-attr]
+        (collector.sources[0].name, "ENC-2")] * 2, lines
+    assert "not one JSON text" in lines[0] and "line without its LF" in lines[1]
 
 
 def test_acknowledgements_follow_the_commit_of_what_they_cover() -> None:

@@ -171,7 +171,7 @@ class Collector:
         """COL-8: one row for each input and second in which rejections were not stored."""
         for source in self.sources:
             for reason in self._budgets[source.name].summaries(time.time(), final=final):
-                self._batcher.add_rejection(Rejection(source.transport, source.name, "COL-8", reason, b""),
+                self._batcher.add_rejection(Rejection(source.transport, source.name, "COL-8", f"COL-8: {reason}", b""),
                                             time.monotonic())
 
     def _commit_if_full(self) -> None:

@@ -25,6 +25,7 @@ The wire format, ZMQ-3 and ZMQ-4 (ROUTER adds and strips the routing identity fr
 
 from __future__ import annotations
 
+import re
 import struct
 import uuid
 from collections import OrderedDict
@@ -36,6 +37,8 @@ from .record import MAX_RECORD_BYTES
 
 #: ZMQ-3: the first frame of every message, naming protocol version 1.
 TAG = b"LD1"
+#: ZMQ-11: the tag of any version: LD and a version number, no leading zero (VER-2 if not 1).
+_OTHER_VERSION = re.compile(rb"LD[1-9][0-9]*")
 #: ZMQ-3: sequence numbers run from 1 to 2^63-1, so that each fits PostgreSQL's BIGINT (PG-2).
 MAX_SEQ = 2**63 - 1
 #: ZMQ-12: the most records one message carries, and the most bytes its record frames hold together:
@@ -133,7 +136,7 @@ def parse_message(frames: list[bytes], *, frame_count: int | None = None, record
     """
     tag = frames[0] if frames else b""
     if tag != TAG:
-        if tag.startswith(b"LD"):  # VER-2: a version this collector does not implement
+        if _OTHER_VERSION.fullmatch(tag):  # VER-2: a version this collector does not implement
             raise ProtocolError("VER-2", f"protocol tag {tag!r} is not implemented (this collector speaks LD1)")
         raise ProtocolError("ZMQ-11", "the first frame must be the tag LD1", value=tag[:16])
     frame_count = len(frames) if frame_count is None else frame_count

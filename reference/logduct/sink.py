@@ -226,8 +226,9 @@ class StdoutSink:
         rejections = [r for r in batch.rejections if r.delivery is None or self._seen.add(r.delivery)]
         self._out.write(b"".join(encode(record) for record in new))
         self._out.flush()
-        for rejection in rejections:
-            print(f"logduct: rejected from {rejection.source}: {rejection.reason}", file=self._errors)
+        for rejection in rejections:  # COL-7's form: "rejected from SOURCE: RULE: reason"
+            reason = rejection.reason.removeprefix(f"{rejection.rule}: ")
+            print(f"logduct: rejected from {rejection.source}: {rejection.rule}: {reason}", file=self._errors)
         return Written(stored=len(new),
                        duplicates=len(batch) - len(new) - len(rejections))
 
