@@ -4,14 +4,16 @@ on the rules its fault breaks (conformance/known-bad/)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
-from logduct_conformance.plugin import REFERENCE_COMMAND, spec_rules
+from logduct_conformance.plugin import REFERENCE_COMMAND, spec_rule_texts, spec_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWN_BAD = ROOT / "conformance" / "known-bad"
@@ -26,9 +28,10 @@ def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict[str, str], str]:
                           text=True, timeout=600, check=False)
     verdicts = {}
     if Path(f"{report}.md").exists():
-        for line in Path(f"{report}.md").read_text().splitlines()[4:]:
+        for line in Path(f"{report}.md").read_text().splitlines():
             cells = [cell.strip() for cell in line.strip("|").split("|")]
-            verdicts[cells[0]] = cells[1]
+            if line.startswith("| ") and re.fullmatch(r"[A-Z]+-\d+", cells[0]):
+                verdicts[cells[0]] = cells[1]
     return done.returncode, verdicts, done.stdout + done.stderr
 
 
@@ -53,6 +56,9 @@ def test_suite_catches_the_known_bad_implementation_on_its_rule(tmp_path: Path, 
     status, verdicts, output = run_suite(tmp_path, *sides, "--features", bad["features"], "-k", bad["select"])
     assert status != 0, output[-3000:]
     assert {rule: verdicts.get(rule) for rule in bad["expect"]} == dict.fromkeys(bad["expect"], "fail"), output[-3000:]
+    report = (tmp_path / "report.md").read_text()
+    for rule in bad["expect"]:  # each failing rule comes with its text and what the check saw
+        assert f"### {rule}\n\n> {spec_rule_texts()[rule]}" in report
 
 
 def test_known_failures_become_strict_xfails(tmp_path: Path) -> None:
@@ -73,6 +79,7 @@ def test_checks_needing_what_is_not_declared_are_not_applicable(tmp_path: Path) 
     status, verdicts, output = run_suite(tmp_path, "--emitter", REFERENCE_COMMAND, "--features", "fifo")
     assert status == 0, output[-3000:]
     assert verdicts["FIFO-3"] == "not applicable"  # the portable profile was not declared
+    assert "(not applicable: needs portable)" in (tmp_path / "report.md").read_text()
     assert verdicts["ZMQ-11"] == "not applicable"
     assert verdicts["FIFO-2"] == "pass"
 
@@ -82,5 +89,9 @@ def test_report_is_markdown_and_junit_with_a_row_per_rule(tmp_path: Path) -> Non
     status, verdicts, output = run_suite(tmp_path, "-k", "sigterm or three_times")
     assert status == 0, output[-3000:]
     cases = ElementTree.parse(tmp_path / "report.xml").getroot().findall("testcase")
-    assert {case.get("name") for case in cases} == {rule for rule, v in verdicts.items() if v != "not checked"}
+    assert {case.get("name") for case in cases} == {
+        rule for rule, v in verdicts.items() if v not in ("not checked", "not checkable")}
+    report = (tmp_path / "report.md").read_text()
+    assert f"Suite {metadata.version('logduct')}, SPEC.md version 1 (revision " in report
+    assert verdicts["VER-3"] == "not checkable" and "kept by its authors" in report
     assert verdicts["COL-4"] == "pass" and verdicts["ZMQ-6"] == "pass"

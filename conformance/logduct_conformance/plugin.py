@@ -9,8 +9,10 @@ report "not applicable". Without either option the reference is checked.
 
 Every check names the rules it checks (``@pytest.mark.rules("FIFO-2")``) and what it needs
 (``@pytest.mark.needs("emitter", "fifo")``). A check whose needs are not declared is skipped as not
-applicable, never failed. The report has a row per rule of SPEC.md: pass, fail, not applicable, or
-not checked.
+applicable, never failed. The report names the suite's and SPEC.md's versions and has a row per
+rule of SPEC.md: pass, fail, error, known failure, not applicable (with the feature it needs), not
+checkable (SPEC.md's appendix says why), or not checked. Each failing rule is followed by its text
+and what each failing check saw, so that a red verdict can be fixed without reading the suite.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import shlex
 from collections import defaultdict
 from collections.abc import Generator
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -44,7 +46,11 @@ REFERENCE_COMMAND = shlex.join(REFERENCE)
 _NOT_APPLICABLE = "not applicable: "
 # The checks run on a real PostgreSQL; its fixtures come with the suite.
 pytest_plugins = ["logduct_conformance.postgres"]
-_RULE = re.compile(r"^- \*\*(?P<id>[A-Z]+-\d+)\*\* ", re.MULTILINE)
+_RULE = re.compile(r"^- \*\*(?P<id>[A-Z]+-\d+)\*\* (?P<text>.*(?:\n  .*)*)", re.MULTILINE)
+_REVISION = re.compile(r"^- \*\*(?P<revision>\d+\.\d+)\*\* ", re.MULTILINE)
+_NOT_CHECKABLE = re.compile(r"^- (?P<ids>(?:\*\*[A-Z]+-\d+\*\*(?:, )?)+): (?P<why>.*(?:\n  .*)*)", re.MULTILINE)
+#: How much of a failing check's message the report keeps.
+_DETAIL_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*features): what the implementation must offer for the check")
     results: dict[str, list[tuple[str, str]]] = defaultdict(list)
     config.stash[_RESULTS] = results
+    config.stash[_DETAILS] = {}
 
 
 def _is_check(item: pytest.Item) -> bool:
@@ -146,6 +153,7 @@ def implementation(pytestconfig: pytest.Config) -> Implementation:
 
 
 _RESULTS = pytest.StashKey[dict[str, list[tuple[str, str]]]]()
+_DETAILS = pytest.StashKey[dict[str, str]]()  # a failing or skipped check's message, by its name
 
 
 @pytest.hookimpl(wrapper=True)
@@ -162,6 +170,10 @@ def pytest_runtest_makereport(
             outcome = "fail" if report.when == "call" else "error"
         else:
             outcome = "pass"
+        if outcome == "not applicable":
+            item.config.stash[_DETAILS][item.name] = reason[reason.index(_NOT_APPLICABLE) + len(_NOT_APPLICABLE):]
+        elif outcome in ("fail", "error"):
+            item.config.stash[_DETAILS][item.name] = report.longreprtext[-_DETAIL_CHARS:]
         for rule in _marker_args(item, "rules"):
             item.config.stash[_RESULTS][rule].append((item.name, outcome))
     return report
@@ -173,10 +185,40 @@ def rule_verdicts(results: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
     return {rule: min((outcome for _, outcome in outcomes), key=order.index) for rule, outcomes in results.items()}
 
 
+def _spec_text() -> str:
+    return resources.files("logduct_conformance").joinpath("SPEC.md").read_text(encoding="utf-8")
+
+
 def spec_rules() -> list[str]:
     """The rules of SPEC.md, as shipped with the suite."""
-    text = resources.files("logduct_conformance").joinpath("SPEC.md").read_text(encoding="utf-8")
-    return [match["id"] for match in _RULE.finditer(text)]
+    return [match["id"] for match in _RULE.finditer(_spec_text())]
+
+
+def spec_rule_texts() -> dict[str, str]:
+    """Each rule's sentence(s), as SPEC.md states them, on one line."""
+    return {match["id"]: " ".join(match["text"].split()) for match in _RULE.finditer(_spec_text())}
+
+
+def spec_version() -> str:
+    """``1`` and the latest revision of SPEC.md's appendix, e.g. ``1 (revision 1.2)``."""
+    revisions = [match["revision"] for match in _REVISION.finditer(_spec_text())]
+    return f"1 (revision {revisions[-1]})" if revisions else "1"
+
+
+def not_checkable() -> dict[str, str]:
+    """The rules SPEC.md's appendix says no check can observe from outside, and why."""
+    text = _spec_text()
+    appendix = text[text.index("## Appendix: what the conformance suite cannot check"):]
+    appendix = appendix[:appendix.index("\n## ", 1)]
+    return {rule: " ".join(match["why"].split()) for match in _NOT_CHECKABLE.finditer(appendix)
+            for rule in re.findall(r"[A-Z]+-\d+", match["ids"])}
+
+
+def suite_version() -> str:
+    try:
+        return metadata.version("logduct")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -194,17 +236,33 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         + f" of {len(verdicts)} rules checked" + (f"; failing: {' '.join(failing)}" if failing else ""))
     path = config.getoption("--conformance-report")
     if path is not None:
-        write_report(path, implementation.name, results)
+        write_report(path, implementation.name, results, config.stash.get(_DETAILS, {}))
         terminalreporter.write_line(f"logduct conformance report: {path}.md, {path}.xml")
 
 
-def write_report(path: Path, name: str, results: dict[str, list[tuple[str, str]]]) -> None:
+def write_report(path: Path, name: str, results: dict[str, list[tuple[str, str]]],
+                 details: dict[str, str] | None = None) -> None:
     """The per-rule report as Markdown and JUnit XML (a testcase per rule)."""
+    details = details or {}
     verdicts = rule_verdicts(results)
-    lines = [f"# logduct conformance: {name}", "", "| rule | verdict | checks |", "|---|---|---|"]
+    unobservable = not_checkable()
+    texts = spec_rule_texts()
+    lines = [f"# logduct conformance: {name}", "",
+             f"Suite {suite_version()}, SPEC.md version {spec_version()}.", "",
+             "| rule | verdict | checks |", "|---|---|---|"]
     for rule in spec_rules():
-        checks = ", ".join(f"{test} ({outcome})" for test, outcome in results.get(rule, []))
-        lines.append(f"| {rule} | {verdicts.get(rule, 'not checked')} | {checks} |")
+        checks = ", ".join(f"{test} ({outcome}{': ' + details[test] if outcome == 'not applicable' else ''})"
+                           for test, outcome in results.get(rule, []))
+        verdict = verdicts.get(rule, "not checkable" if rule in unobservable else "not checked")
+        lines.append(f"| {rule} | {verdict} | {checks or unobservable.get(rule, '')} |")
+    failing = [rule for rule in spec_rules() if verdicts.get(rule) in ("fail", "error")]
+    if failing:
+        lines += ["", "## What failed", ""]
+    for rule in failing:
+        lines += [f"### {rule}", "", f"> {texts[rule]}", ""]
+        for test, outcome in results[rule]:
+            if outcome in ("fail", "error"):
+                lines += [f"{test} ({outcome}):", "", "```", details.get(test, "").strip(), "```", ""]
     Path(f"{path}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     suite = ElementTree.Element("testsuite", name=f"logduct conformance: {name}", tests=str(len(verdicts)),
                                 failures=str(sum(v == "fail" for v in verdicts.values())),
