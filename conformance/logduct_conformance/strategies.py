@@ -1,4 +1,5 @@
-"""Hypothesis strategies for records, valid and broken, shared by the reference's tests and the suite.
+"""Records for the checks and the reference's tests: Hypothesis strategies, valid and broken, and
+``record(n)``, the one fixed record they number.
 
 ``records()`` gives valid ``Record`` values over the whole space SPEC.md allows: any Unicode the
 database can store, times from year 1 to 9999 at any offset, IPv4 and IPv6, nested data with the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -25,6 +27,27 @@ from logduct.record import (
     Record,
     encode,
 )
+
+#: The time of ``record(0)``; record ``n`` comes ``n`` seconds later.
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def record(n: int, app: str = "app", *, size: int | None = None, **fields: Any) -> Record:
+    """Record ``n`` of application ``app``: its trace_id ``app-n`` tells it apart (delivery_report
+    matches on it), its time is ``n`` seconds after START (the order of ``n`` is the order of time).
+    ``fields`` replace any field; ``size`` pads ``data`` so that the canonical line is exactly that
+    many bytes, LF included."""
+    made = replace(Record(time=START + timedelta(seconds=n), application_name=app, environment_name="test",
+                          log_event="request", trace_id=f"{app}-{n}", file_path="/app.py", host_ip="127.0.0.1",
+                          data={"n": n}), **fields)
+    if size is None:
+        return made
+    unpadded = replace(made, data={**(made.data or {}), "pad": ""})
+    short = size - len(encode(unpadded))
+    if short < 0:
+        raise ValueError(f"record {n} of {app} is {len(encode(unpadded))} bytes unpadded, over {size}")
+    return replace(unpadded, data={**(unpadded.data or {}), "pad": "x" * short})
+
 
 # REC-12: any character but U+0000 and the surrogates (category Cs).
 storable_characters = st.characters(codec="utf-8", exclude_characters="\x00")

@@ -15,24 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF
-from logduct.record import Record, decode, encode
+from logduct.record import Record, encode
 from logduct_conformance import load_vectors
 from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process, unread_bytes, wait_for
-from logduct_conformance.strategies import records, spellings
+from logduct_conformance.strategies import record, records, spellings
 
 from .conftest import EXAMPLES
 
 pytestmark = pytest.mark.needs("emitter", "fifo")
-
-
-def padded(n: int, size: int, name: str = "app") -> Record:
-    """Record ``n`` whose canonical line is exactly ``size`` bytes, LF included."""
-    record = Record(time=decode(load_vectors()[0].line).time, application_name=name, environment_name="conformance",
-                    log_event="pad", trace_id=f"{name}-{n}", file_path="/check.py", host_ip="127.0.0.1",
-                    data={"pad": ""})
-    return replace(record, data={"pad": "x" * (size - len(encode(record)))})
 
 
 def emit(implementation: Implementation, fifo: Path, data: bytes, name: str, *extra: str) -> Process:
@@ -81,15 +73,15 @@ def test_emitter_writes_each_record_as_one_canonical_line_in_order(
     lines = reader.wait_lines(len(batch))
     reader.close()
     assert len(lines) == len(batch)
-    for line, record in zip(lines, batch, strict=True):
-        assert_canonical(line, record)
+    for line, expected in zip(lines, batch, strict=True):
+        assert_canonical(line, expected)
 
 
 @pytest.mark.rules("FIFO-2", "EMIT-1", "CLI-2")
 def test_record_over_pipe_buf_is_refused_whole_and_its_neighbours_sent(
         implementation: Implementation, raw_reader: RawFifoReader, tmp_path: Path) -> None:
     """PIPE_BUF-1 and PIPE_BUF bytes pass; PIPE_BUF+1 is refused, nothing of it written, exit non-zero."""
-    lines = [encode(padded(n, size)) for n, size in enumerate((PIPE_BUF - 1, PIPE_BUF + 1, PIPE_BUF))]
+    lines = [encode(record(n, size=size)) for n, size in enumerate((PIPE_BUF - 1, PIPE_BUF + 1, PIPE_BUF))]
     emitter = emit(implementation, tmp_path / "logs.fifo", b"".join(lines), "emitter")
     assert emitter.wait() != 0
     assert raw_reader.wait_lines(2) == [lines[0][:-1], lines[2][:-1]]
@@ -101,7 +93,7 @@ def test_record_over_pipe_buf_is_refused_whole_and_its_neighbours_sent(
 def test_portable_profile_refuses_over_512_bytes(implementation: Implementation, raw_reader: RawFifoReader,
                                                  tmp_path: Path) -> None:
     """With --portable, a 512-byte line passes and a 513-byte one is refused."""
-    lines = [encode(padded(0, PORTABLE_PIPE_BUF)), encode(padded(1, PORTABLE_PIPE_BUF + 1))]
+    lines = [encode(record(0, size=PORTABLE_PIPE_BUF)), encode(record(1, size=PORTABLE_PIPE_BUF + 1))]
     emitter = emit(implementation, tmp_path / "logs.fifo", b"".join(lines), "emitter", "--portable")
     assert emitter.wait() != 0
     assert raw_reader.wait_lines(1) == [lines[0][:-1]]
@@ -116,7 +108,7 @@ def test_each_record_is_one_write(implementation: Implementation, tmp_path: Path
     fifo = tmp_path / "logs.fifo"
     reader = RawFifoReader(fifo)
     capacity = fcntl.fcntl(reader.reader.fileno(), fcntl.F_GETPIPE_SZ)
-    lines = [encode(padded(n, 200 + (n * 613) % (PIPE_BUF - 200))) for n in range(300)]
+    lines = [encode(record(n, size=250 + (n * 613) % (PIPE_BUF - 250))) for n in range(300)]
     emitter = emit(implementation, fifo, b"".join(lines), "emitter")
     chunks: list[bytes] = []
     deadline = time.monotonic() + 60
@@ -139,7 +131,8 @@ def test_concurrent_emitters_never_interleave_even_when_the_pipe_is_full(
     """4 emitters x 300 records of 2 to 4 KiB into a 64 KiB pipe kept nearly full: every line arrives whole."""
     fifo = tmp_path / "logs.fifo"
     reader = RawFifoReader(fifo, pipe_size=65536)
-    sent = [[encode(padded(n, 2048 + (n * 977) % (PIPE_BUF - 2048), f"e{e}")) for n in range(300)] for e in range(4)]
+    sent = [[encode(record(n, f"e{e}", size=2048 + (n * 977) % (PIPE_BUF - 2048))) for n in range(300)]
+            for e in range(4)]
     emitters = [emit(implementation, fifo, b"".join(lines), f"emitter-{e}") for e, lines in enumerate(sent)]
     # 16 page slots: records of 2 to 4 KiB fill them with well under 64 KiB of data.
     wait_for(lambda: unread_bytes(fifo) > 32_768 or all(p.popen.poll() is not None for p in emitters),
@@ -160,7 +153,7 @@ def test_emitter_with_no_reader_waits_and_delivers_everything_once_one_comes(
         implementation: Implementation, tmp_path: Path) -> None:
     """No FIFO and no reader at first: nothing is lost; all arrive, in order, once a reader opens."""
     fifo = tmp_path / "logs.fifo"
-    lines = [encode(padded(n, 200)) for n in range(500)]
+    lines = [encode(record(n)) for n in range(500)]
     emitter = emit(implementation, fifo, b"".join(lines), "emitter")
     with pytest.raises(TimeoutError):
         wait_for(lambda: emitter.popen.poll() is not None, "the emitter to give up", timeout_s=1)
@@ -176,7 +169,7 @@ def test_emitter_sends_each_record_when_given_not_when_a_buffer_fills(
     """One small record, stdin left open: it is on the FIFO while the emitter still runs."""
     process = Process(implementation.emit("--fifo", str(tmp_path / "logs.fifo")), tmp_path, "emitter",
                       stdin=None, keep_stdin_open=True)
-    line = encode(padded(0, 150))
+    line = encode(record(0))
     process.write_stdin(line)
     assert raw_reader.wait_lines(1, timeout_s=5) == [line[:-1]]
     assert process.popen.poll() is None
@@ -189,7 +182,7 @@ def test_invalid_records_are_named_and_refused_and_the_valid_ones_sent(
         implementation: Implementation, raw_reader: RawFifoReader, tmp_path: Path) -> None:
     """Each invalid vector is refused with its line number; the valid lines between them are sent."""
     invalid = [v for v in load_vectors() if v.verdict == "reject" and v.rules[0] not in ("ENC-3",)]
-    valid = [encode(padded(n, 150)) for n in range(len(invalid) + 1)]
+    valid = [encode(record(n)) for n in range(len(invalid) + 1)]
     stdin = valid[0] + b"".join(v.line + valid[i + 1] for i, v in enumerate(invalid))
     emitter = emit(implementation, tmp_path / "logs.fifo", stdin, "emitter")
     assert emitter.wait() != 0

@@ -3,30 +3,24 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from logduct.delivery import TAG, encode_message
-from logduct.record import Record, encode
+from logduct.record import encode
 from logduct_conformance.peers import RawDealer
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process, delivery_report, wait_for
+from logduct_conformance.strategies import record
 
 from .conftest import CollectorUnderTest
 
 pytestmark = pytest.mark.needs("collector", "zmq", "zmq-acks", "sink")
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def record(n: int, app: str = "app") -> Record:
-    return Record(time=START + timedelta(microseconds=n), application_name=app, environment_name="conformance",
-                  log_event="request", trace_id=f"{app}-{n}", file_path="/check.py", host_ip="127.0.0.1",
-                  data={"n": n})
 
 
 def start(collector: CollectorUnderTest) -> tuple[Process, str]:
@@ -41,20 +35,25 @@ def start(collector: CollectorUnderTest) -> tuple[Process, str]:
 @pytest.mark.rules("ZMQ-3", "ZMQ-4", "ZMQ-11", "VER-2", "COL-2")
 def test_malformed_messages_are_refused_unacknowledged_and_good_ones_acknowledged(
         collector: CollectorUnderTest) -> None:
-    """Bad frames are quarantined and never acknowledged; a good message after them is, once stored."""
+    """Bad frames are quarantined and never acknowledged; a good message after them is, once stored. A
+    record of it that breaks REC-2 is quarantined alone: its neighbours are stored and the message,
+    all of it durably stored in one table or the other, acknowledged whole."""
     process, endpoint = start(collector)
     dealer = RawDealer(endpoint)
     session = uuid.uuid4()
-    good = [encode(record(n))[:-1] for n in range(3)]
+    good = [record(n) for n in range(2)]
+    no_trace_id = json.loads(encode(record(2)))
+    del no_trace_id["trace_id"]
     dealer.send([b"hello"])
-    dealer.send([TAG, b"short", (1).to_bytes(8, "big"), good[0]])
-    dealer.send([b"LD9", session.bytes, (1).to_bytes(8, "big"), good[0]])
-    dealer.send(encode_message(session, 1, good))
+    dealer.send([TAG, b"short", (1).to_bytes(8, "big"), encode(good[0])[:-1]])
+    dealer.send([b"LD9", session.bytes, (1).to_bytes(8, "big"), encode(good[0])[:-1]])
+    dealer.send(encode_message(session, 1, [encode(good[0])[:-1], json.dumps(no_trace_id).encode(),
+                                            encode(good[1])[:-1]]))
     assert dealer.acks(1) == [(session, 1, 3)]
-    wait_for(lambda: len(collector.rejected_rules()) >= 3, "three rejections")
-    assert collector.rejected_rules() == ["ZMQ-11", "ZMQ-11", "VER-2"]
+    wait_for(lambda: len(collector.rejected_rules()) >= 4, "four rejections")
+    assert collector.rejected_rules() == ["ZMQ-11", "ZMQ-11", "VER-2", "REC-2"]
     assert process.popen.poll() is None
-    assert delivery_report([record(n) for n in range(3)], collector.accepted()) == (0, 0, 0)
+    assert delivery_report(good, collector.accepted()) == (0, 0, 0)
     dealer.close()
 
 
@@ -131,7 +130,7 @@ def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_th
         (_frames(uuid.uuid4(), 2**63, [good]), "ZMQ-11"),
         (_frames(uuid.uuid4(), 2**63 - 1, [good, good]), "ZMQ-11"),
         (_frames(uuid.uuid4(), 1, [good] * 1_025), "ZMQ-12"),
-        (_frames(uuid.uuid4(), 1, [b" " * 60_000 + good] * 18), "ZMQ-12"),  # 1,081,440 bytes of records
+        (_frames(uuid.uuid4(), 1, [b" " * 60_000 + good] * 18), "ZMQ-12"),  # over 18 x 60,000 bytes of records
     ]
     for frames, _ in bad:
         dealer.send(frames)

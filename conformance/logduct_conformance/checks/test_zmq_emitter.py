@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from logduct.delivery import TAG, parse_message
-from logduct.record import Record, decode, encode
+from logduct.record import decode, encode
 from logduct_conformance.peers import RawRouter
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process
+from logduct_conformance.strategies import record
 
 pytestmark = pytest.mark.needs("emitter", "zmq", "zmq-acks")
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def record(n: int) -> Record:
-    return Record(time=START + timedelta(seconds=n), application_name="app", environment_name="conformance",
-                  log_event="request", trace_id=f"z-{n}", file_path="/check.py", host_ip="127.0.0.1", data={"n": n})
 
 
 @pytest.mark.rules("ZMQ-2", "ZMQ-3", "ENC-5", "CLI-2")
