@@ -14,23 +14,18 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
 from logduct.batching import Batch, Written
 from logduct.collector import Collector
 from logduct.framing import LineFramer
-from logduct.record import Record, decode, encode
+from logduct.record import decode, encode
 from logduct.sink import StdoutSink
 from logduct.source import Arrivals
 from logduct_conformance.processes import wait_for
+from logduct_conformance.strategies import record
 
 #: COL-7's rejection line, as SPEC.md gives it (with the source captured too).
 COL_7 = re.compile(r"rejected from (.*?): ([A-Z]+-[0-9]+): ")
-
-
-def record(n: int) -> Record:
-    return Record(time=datetime(2026, 11, 26, tzinfo=timezone.utc), application_name="app", environment_name="test",
-                  log_event=f"event {n}", trace_id=str(n), file_path="test_source.py", host_ip="127.0.0.1")
 
 
 class PipeSource:
