@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -82,6 +84,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="checks expected to fail, one test id or rule ID a line: run as strict xfail")
     group.addoption("--conformance-report", metavar="PATH", type=Path,
                     help="write the per-rule report to PATH.md and PATH.xml (JUnit)")
+    group.addoption("--beside-cpu-hogs", metavar="N", type=int, default=0,
+                    help="run beside N CPU-bound processes: a busy machine, where a check must give the "
+                         "verdict it gives on an idle one")
 
 
 def implementation_of(config: pytest.Config) -> Implementation:
@@ -110,6 +115,20 @@ def pytest_configure(config: pytest.Config) -> None:
     results: dict[str, list[tuple[str, str]]] = defaultdict(list)
     config.stash[_RESULTS] = results
     config.stash[_DETAILS] = {}
+
+
+_HOGS = pytest.StashKey[list[subprocess.Popen[bytes]]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_HOGS] = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+                                   for _ in range(session.config.getoption("--beside-cpu-hogs"))]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for hog in session.config.stash.get(_HOGS, []):
+        hog.kill()
+        hog.wait()
 
 
 def _is_check(item: pytest.Item) -> bool:
