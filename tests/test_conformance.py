@@ -95,3 +95,25 @@ def test_report_is_markdown_and_junit_with_a_row_per_rule(tmp_path: Path) -> Non
     assert f"Suite {metadata.version('logduct')}, SPEC.md version 1 (revision " in report
     assert verdicts["VER-3"] == "not checkable" and "kept by its authors" in report
     assert verdicts["COL-4"] == "pass" and verdicts["ZMQ-6"] == "pass"
+
+
+def test_a_check_with_per_rule_blocks_fails_only_the_rules_whose_blocks_fail(tmp_path: Path) -> None:
+    """by_rule: one vector failing fails its own rule, not every rule its check names."""
+    (tmp_path / "test_blocks.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.rules('REC-1', 'REC-2', 'REC-3')\n"
+        "def test_vectors(by_rule):\n"
+        "    with by_rule.check('REC-1', 'vector a'):\n"
+        "        assert True\n"
+        "    with by_rule.check('REC-2', 'vector b'):\n"
+        "        assert 1 == 2, 'stored under REC-9'\n"
+        "    with by_rule.check('REC-3', 'vector c'):\n"
+        "        assert True\n", encoding="utf-8")
+    report = tmp_path / "report"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_blocks.py",
+                           "--conformance-report", str(report)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 1, done.stdout[-2000:]
+    text = Path(f"{report}.md").read_text()
+    assert "| REC-1 | pass |" in text and "| REC-2 | fail |" in text and "| REC-3 | pass |" in text
+    assert "REC-2 fails: vector b: stored under REC-9" in text

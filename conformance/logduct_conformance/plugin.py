@@ -22,7 +22,8 @@ import shlex
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -171,6 +172,55 @@ def implementation(pytestconfig: pytest.Config) -> Implementation:
     return implementation_of(pytestconfig)
 
 
+class RuleVerdicts:
+    """Verdicts per rule inside one check, for a check that probes several rules or many inputs.
+
+        with by_rule.check("REC-5", "vector time-no-offset"):
+            assert ...
+
+    A failing block fails only its rule, and the check goes on to its next block; at its end the
+    check fails, naming every block that failed, and the report fails only those blocks' rules.
+    Without such blocks, a check's failure fails every rule it names, since it cannot say which.
+    """
+
+    def __init__(self, declared: list[str]) -> None:
+        self.declared = declared
+        self.failed: dict[str, list[str]] = {}
+
+    @contextmanager
+    def check(self, rule: str, what: str = "") -> Iterator[None]:
+        if rule not in self.declared:
+            raise pytest.UsageError(f"a block checks {rule}, which its check does not name in @pytest.mark.rules")
+        try:
+            yield
+        except AssertionError as error:
+            self.failed.setdefault(rule, []).append(f"{what or rule}: {error}")
+
+    def summary(self) -> str:
+        return "\n".join(f"{rule} fails: {failure}" for rule, failures in self.failed.items() for failure in failures)
+
+
+_VERDICTS = pytest.StashKey[RuleVerdicts]()
+_FAILED_IN_BLOCKS = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def by_rule(request: pytest.FixtureRequest) -> RuleVerdicts:
+    """Per-rule verdicts for the check that asks for it (RuleVerdicts)."""
+    verdicts = RuleVerdicts(_marker_args(request.node, "rules"))
+    request.node.stash[_VERDICTS] = verdicts
+    return verdicts
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield  # a failure outside the blocks propagates from here, and fails every rule of the check
+    verdicts = item.stash.get(_VERDICTS, None)
+    if verdicts is not None and verdicts.failed:
+        item.stash[_FAILED_IN_BLOCKS] = True
+        raise AssertionError(verdicts.summary())
+
+
 _RESULTS = pytest.StashKey[dict[str, list[tuple[str, str]]]]()
 _DETAILS = pytest.StashKey[dict[str, str]]()  # a failing or skipped check's message, by its name
 
@@ -193,8 +243,13 @@ def pytest_runtest_makereport(
             item.config.stash[_DETAILS][item.name] = reason[reason.index(_NOT_APPLICABLE) + len(_NOT_APPLICABLE):]
         elif outcome in ("fail", "error"):
             item.config.stash[_DETAILS][item.name] = report.longreprtext[-_DETAIL_CHARS:]
+        blocks = item.stash.get(_VERDICTS, None) if item.stash.get(_FAILED_IN_BLOCKS, False) else None
         for rule in _marker_args(item, "rules"):
-            item.config.stash[_RESULTS][rule].append((item.name, outcome))
+            # Failed only in per-rule blocks: the other rules of the check passed.
+            ruled = outcome if blocks is None or rule in blocks.failed else "pass"
+            item.config.stash[_RESULTS][rule].append((item.name, ruled))
+        if blocks is not None:
+            item.config.stash[_DETAILS][item.name] = blocks.summary()[-_DETAIL_CHARS:]
     return report
 
 
