@@ -1,4 +1,5 @@
-"""The test vectors are well formed, and the reference gives each the verdict it records."""
+"""The test vectors are well formed; by the suite's oracle, each invalid one breaks exactly the one rule
+it records and each valid one none; and the reference gives each the verdict it records."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from logduct.errors import ProtocolError
 from logduct.record import decode, encode
 from logduct_conformance import Vector, load_vectors
+from logduct_conformance.oracle import encode as oracle_encode
+from logduct_conformance.oracle import judge_line, read_line, rules_of
 from spec_ids import defined_rules
 
 VECTORS = load_vectors()
@@ -58,6 +61,20 @@ def test_every_line_ends_with_one_lf() -> None:
     """Vectors are lines: the LF is the last byte and the only LF (ENC-2)."""
     for vector in VECTORS:
         assert vector.line.endswith(b"\n") and vector.line.count(b"\n") == 1, vector.name
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.verdict == "reject"], ids=lambda v: v.name)
+def test_invalid_vector_breaks_exactly_its_one_rule(vector: Vector) -> None:
+    """COL-1: a collector names the first rule it finds broken, in an order of its own; a vector that
+    broke two rules would fail a collector that checks the other first. The oracle names them all."""
+    assert rules_of(judge_line(vector.line)) == [vector.rules[0]], [str(b) for b in judge_line(vector.line)]
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.verdict == "accept"], ids=lambda v: v.name)
+def test_valid_vector_breaks_no_rule_and_is_canonically_the_oracles_bytes(vector: Vector) -> None:
+    """The oracle finds nothing wrong with a valid vector and encodes it as its canonical file, byte for byte."""
+    assert judge_line(vector.line) == []
+    assert oracle_encode(read_line(vector.line)) == vector.canonical
 
 
 @pytest.mark.parametrize("vector", [v for v in VECTORS if v.verdict == "accept"], ids=lambda v: v.name)
