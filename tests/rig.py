@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from logduct.record import Record, encode
+from logduct_conformance.oracle import Record, encode
 from logduct_conformance.processes import REFERENCE, Process, count_rows, fifo_has_reader, wait_for
 
 

@@ -14,8 +14,8 @@ from rig import Rig, ndjson
 
 from logduct.collector import BATCH_LIMIT
 from logduct.fifo import PIPE_BUF, READ_SIZE
-from logduct.record import encode
 from logduct_conformance import load_vectors
+from logduct_conformance.oracle import encode
 from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import (
     REFERENCE,

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from logduct.errors import ProtocolError
-from logduct.record import Record, decode, encode
+from logduct.record import decode
 from logduct_conformance import load_schema, load_vectors
+from logduct_conformance.oracle import Record, encode
 from logduct_conformance.strategies import records
 
 SCHEMA = load_schema()

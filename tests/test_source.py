@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from reference_records import record
+
 from logduct.batching import Batch, Written
 from logduct.collector import Collector
 from logduct.framing import LineFramer
@@ -22,7 +24,6 @@ from logduct.record import decode, encode
 from logduct.sink import StdoutSink
 from logduct.source import Arrivals
 from logduct_conformance.processes import wait_for
-from logduct_conformance.strategies import record
 
 #: COL-7's rejection line, as SPEC.md gives it (with the source captured too).
 COL_7 = re.compile(r"rejected from (.*?): ([A-Z]+-[0-9]+): ")

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth
+from reference_records import as_reference
 from rig import Rig
 
 from logduct.delivery import MAX_MESSAGE_RECORDS, encode_message
 from logduct.errors import ConfigurationError, ProtocolError
-from logduct.record import MAX_RECORD_BYTES, encode
+from logduct.record import MAX_RECORD_BYTES
 from logduct.zmq_emitter import ZmqEmitter
 from logduct.zmq_transport import check_bind_endpoint
+from logduct_conformance.oracle import encode
 from logduct_conformance.peers import RawDealer
 from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import (
@@ -102,7 +104,7 @@ def test_emitter_refuses_an_oversize_record_itself(rig: Rig) -> None:
     """ZMQ-8, EMIT-1: the emitter refuses a record over MAX_RECORD_BYTES instead of being cut off."""
     emitter = ZmqEmitter(rig.endpoint)
     with pytest.raises(ProtocolError) as caught:
-        emitter.send(record(1, "big", size=MAX_RECORD_BYTES + 1))
+        emitter.send(as_reference(record(1, "big", size=MAX_RECORD_BYTES + 1)))
     assert caught.value.rule == "ZMQ-8"
     assert emitter.close(timeout_s=0) == 0
 
@@ -164,7 +166,7 @@ def test_demo_tells_the_seed_story_and_finds_nothing_lost(tmp_path: Path) -> Non
 def test_zmq_emitter_bounds_queue_and_window_and_counts_drops(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
     """ZMQ-7, EMIT-3: with no collector, at most queue_limit records wait; the rest are dropped and counted."""
     emitter = ZmqEmitter(rig.endpoint, queue_limit=10)
-    results = [emitter.send(record(n)) for n in range(15)]
+    results = [emitter.send(as_reference(record(n))) for n in range(15)]
     assert results == [True] * 10 + [False] * 5
     assert emitter.stats().dropped == 5 and emitter.stats().queued == 10
     assert emitter.close(timeout_s=0.2) == 10

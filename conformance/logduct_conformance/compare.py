@@ -3,6 +3,9 @@
 PostgreSQL's jsonb reorders object members and stores numbers as exact decimals, so ``1e300``
 comes back as a 301-digit integer. Two data values are equal when they are the same JSON value,
 a non-integer number being compared as the binary64 it stands for.
+
+What was stored is compared as it is: only the expected side is put in stored form
+(``oracle.as_stored``), so that a host_ip stored in another spelling than REC-9's is a difference.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from logduct.record import FIELDS, MAX_INTEGER, MIN_INTEGER, JSONValue, Record
+from .oracle import MAX_INTEGER, MEMBERS, MIN_INTEGER, JSONValue, Record, as_stored
 
 
 def json_equal(expected: JSONValue, actual: JSONValue) -> bool:
@@ -30,9 +33,11 @@ def json_equal(expected: JSONValue, actual: JSONValue) -> bool:
 
 
 def records_equal(expected: Record, actual: Record) -> bool:
-    """True when two records are the same event: equal fields, data compared as JSON values."""
-    return all(getattr(expected, name) == getattr(actual, name) for name in FIELDS if name != "data") and \
-        json_equal(expected.data, actual.data)
+    """True when ``actual`` is the row ``expected`` becomes: the same instant, the same text, host_ip in
+    canonical form (REC-9), data the same JSON value."""
+    want = as_stored(expected)
+    return all(getattr(want, name) == getattr(actual, name) for name in MEMBERS if name != "data") and \
+        json_equal(want.data, actual.data)
 
 
 def unmatched(expected: Iterable[Record], actual: Iterable[Record]) -> tuple[list[Record], list[Record]]:

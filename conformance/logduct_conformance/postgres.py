@@ -25,15 +25,21 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
-
-from logduct.sink import safe_dsn
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 DSN_ENV = "LOGDUCT_TEST_DSN"
 #: The compose file, looked for in pytest's root directory (a checkout of the repository).
 COMPOSE_FILE_NAME = "docker-compose.yml"
 _COMPOSE_SERVICE = "postgres"
 _COMPOSE_DSN = "postgresql://logduct:logduct@127.0.0.1:{port}/logduct"
+
+
+def safe_dsn(dsn: str) -> str:
+    """``dsn`` fit to print: its password masked (the suite keeps COL-6 too)."""
+    params = conninfo_to_dict(dsn)
+    if params.get("password"):
+        params["password"] = "***"
+    return make_conninfo("", **{key: value for key, value in params.items() if value is not None})
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,8 @@ import psycopg
 import pytest
 from psycopg.types.json import set_json_loads
 
-from logduct.record import Record
-
 from .compare import loads_stored_json, records_equal
+from .oracle import Record
 
 #: The reference's command line; another implementation is checked through its own.
 REFERENCE = [sys.executable, "-m", "logduct"]
@@ -158,7 +157,8 @@ def no_leftover_processes() -> Iterator[None]:
 
 
 def stored_records(dsn: str) -> list[Record]:
-    """Every row of ``logs``, as Records (data read back as the JSON values they stand for)."""
+    """Every row of ``logs``, as Records holding exactly what is stored (data read back as the JSON
+    values it stands for)."""
     with psycopg.connect(dsn) as conn:
         set_json_loads(loads_stored_json, conn)
         rows = conn.execute("SELECT time, application_name, environment_name, log_event, trace_id, file_path,"

@@ -1,10 +1,13 @@
 """Records for the checks and the reference's tests: Hypothesis strategies, valid and broken, and
-``record(n)``, the one fixed record they number.
+``record(n)``, the one fixed record they number. All are the oracle's ``Record`` values, holding what
+a collector must store (the instant, host_ip in REC-9's form); tests/reference_records.py turns them
+into the reference's for the reference's own tests.
 
 ``records()`` gives valid ``Record`` values over the whole space SPEC.md allows: any Unicode the
 database can store, times from year 1 to 9999 at any offset, IPv4 and IPv6, nested data with the
 extreme numbers. ``spellings()`` writes a record the many ways an emitter may legally send it
-(ENC-4), so that a collector's canonicalisation is checked, not assumed.
+(ENC-4), so that a collector's canonicalisation is checked, not assumed. ``faulty_lines()`` breaks
+a valid record's line, one rule at a time, and only that rule (the oracle's ``judge_line`` says so).
 """
 
 from __future__ import annotations
@@ -18,15 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from logduct.record import (
-    MAX_INTEGER,
-    MAX_TEXT_FIELD_BYTES,
-    MIN_INTEGER,
-    TEXT_FIELDS,
-    JSONValue,
-    Record,
-    encode,
-)
+from .oracle import MAX_INTEGER, MAX_TEXT_FIELD_BYTES, MIN_INTEGER, TEXT_FIELDS, JSONValue, Record, canonical_ip, encode
 
 #: The time of ``record(0)``; record ``n`` comes ``n`` seconds later.
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -66,7 +61,15 @@ times = st.builds(
     utc_offsets,
 )
 
-host_ips = st.ip_addresses().map(str)
+
+def _canonical_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    canonical = canonical_ip(str(address))
+    assert canonical is not None, address
+    return canonical
+
+
+#: Addresses in the canonical form of REC-9, as a record is stored.
+host_ips = st.ip_addresses().map(_canonical_ip)
 
 json_scalars = (st.none() | st.booleans()
                 | st.integers(min_value=MIN_INTEGER, max_value=MAX_INTEGER)
@@ -162,7 +165,7 @@ def _nested(levels: int) -> str:
 
 #: One fault each, and the rule it breaks: (rule, how a canonical record object becomes a bad line).
 FAULTS: list[tuple[str, Any]] = [
-    ("ENC-1", lambda o: _dump(o)[:-1] + b',"x":"\xff"}'),
+    ("ENC-1", lambda o: _dump({**o, "data": {"x": "?"}}).replace(b'"x":"?"', b'"x":"\xff"')),
     ("ENC-2", lambda o: _dump(o)[:-5]),
     ("REC-1", lambda o: b"[" + _dump(o) + b"]"),
     ("REC-2", lambda o: _dump({k: v for k, v in o.items() if k != "trace_id"})),

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg.types.json import set_json_loads
 
-from logduct.record import Record, decode
 from logduct_conformance.compare import loads_stored_json
+from logduct_conformance.oracle import Record, canonical_difference, read_line
 from logduct_conformance.peers import RawFifoReader, no_leftover_peers  # noqa: F401 (an autouse fixture)
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import (
@@ -64,10 +64,11 @@ class CollectorUnderTest:
             os.close(fd)
 
     def accepted(self) -> list[Record]:
-        """What the collector stored: rows of logs, or the canonical lines it printed."""
+        """What the collector stored: rows of logs, or the lines it printed, each of which must be the
+        canonical line of a valid record, byte for byte (COL-7, ENC-5)."""
         if self.dsn:
             return stored_records(self.dsn)
-        return [decode(line) for p in self.processes for line in p.stdout.splitlines()]
+        return [printed_record(line) for p in self.processes for line in complete_lines(p.stdout)]
 
     def rejected_rules(self) -> list[str]:
         """The rule of each rejection: logs_rejected.rule, or the first rule ID of each stderr line."""
@@ -88,6 +89,18 @@ class CollectorUnderTest:
     def stop_all(self) -> None:
         for process in self.processes:
             process.kill()
+
+
+def complete_lines(output: bytes) -> list[bytes]:
+    """The lines of ``output`` with their LF; a last line still being written is not one yet."""
+    return [line + b"\n" for line in output.split(b"\n")[:-1]]
+
+
+def printed_record(line: bytes) -> Record:
+    """The record a standard-output sink printed as ``line``: COL-7 makes it the canonical line."""
+    wrong = canonical_difference(line)
+    assert wrong is None, f"COL-7: the collector printed a line that is {wrong}"
+    return read_line(line)
 
 
 @pytest.fixture

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import set_json_loads
 
-from logduct import sqlfiles
-from logduct.record import encode
 from logduct_conformance import load_vectors
 from logduct_conformance.compare import loads_stored_json, unmatched
+from logduct_conformance.oracle import encode
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.postgres import read_only
 from logduct_conformance.processes import Process, delivery_report, unread_bytes, wait_for
+from logduct_conformance.seed import seed_queries
 from logduct_conformance.strategies import FAULTS, faulty_lines, record, records, spellings
 
 from .conftest import EXAMPLES, CollectorUnderTest
@@ -206,7 +206,7 @@ def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: Col
     collector.write(b"".join(map(encode, sent)))
     collector.wait_accepted(len(sent))
     assert collector.dsn is not None
-    queries = {name: s.sql for name, s in sqlfiles.named_statements("queries.sql").items()}
+    queries = seed_queries()
     newest = sorted(sent, key=lambda r: r.time, reverse=True)
     # The model: what each seed query selects, in Python.
     model = {

@@ -11,8 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from logduct.delivery import TAG, encode_message
-from logduct.record import encode
+from logduct_conformance.oracle import TAG, encode, message_frames
 from logduct_conformance.peers import RawDealer
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process, delivery_report, wait_for
@@ -47,7 +46,7 @@ def test_malformed_messages_are_refused_unacknowledged_and_good_ones_acknowledge
     dealer.send([b"hello"])
     dealer.send([TAG, b"short", (1).to_bytes(8, "big"), encode(good[0])[:-1]])
     dealer.send([b"LD9", session.bytes, (1).to_bytes(8, "big"), encode(good[0])[:-1]])
-    dealer.send(encode_message(session, 1, [encode(good[0])[:-1], json.dumps(no_trace_id).encode(),
+    dealer.send(message_frames(session, 1, [encode(good[0])[:-1], json.dumps(no_trace_id).encode(),
                                             encode(good[1])[:-1]]))
     assert dealer.acks(1) == [(session, 1, 3)]
     wait_for(lambda: len(collector.rejected_rules()) >= 4, "four rejections")
@@ -64,7 +63,7 @@ def test_a_delivery_sent_three_times_is_stored_once_and_acknowledged_each_time(
     _, endpoint = start(collector)
     dealer = RawDealer(endpoint)
     session = uuid.uuid4()
-    message = encode_message(session, 1, [encode(record(n))[:-1] for n in range(5)])
+    message = message_frames(session, 1, [encode(record(n))[:-1] for n in range(5)])
     for _ in range(3):
         dealer.send(message)
     assert dealer.acks(3) == [(session, 1, 5)] * 3
@@ -81,7 +80,7 @@ def test_acknowledgement_comes_only_after_the_records_are_committed(collector: C
     dealer = RawDealer(endpoint)
     for batch in range(5):
         session = uuid.uuid4()
-        dealer.send(encode_message(session, 1, [encode(record(n, f"batch{batch}"))[:-1] for n in range(20)]))
+        dealer.send(message_frames(session, 1, [encode(record(n, f"batch{batch}"))[:-1] for n in range(20)]))
         assert dealer.acks(1) == [(session, 1, 20)]
         with psycopg.connect(collector.dsn) as conn:
             stored = conn.execute("SELECT count(*) FROM logs WHERE application_name = %s",
@@ -113,11 +112,6 @@ def _stored_at_least(collector: CollectorUnderTest, n: int) -> Callable[[], bool
     return lambda: len(collector.accepted()) >= n
 
 
-def _frames(session: uuid.UUID, first_seq: int, records: list[bytes]) -> list[bytes]:
-    """ZMQ-3's frames, spelt out here so that a check never trusts the code it judges."""
-    return [b"LD1", session.bytes, first_seq.to_bytes(8, "big"), *records]
-
-
 @pytest.mark.rules("ZMQ-11", "ZMQ-12", "COL-2")
 def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_the_collector_lives(
         collector: CollectorUnderTest) -> None:
@@ -127,16 +121,16 @@ def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_th
     dealer = RawDealer(endpoint)
     good = encode(record(1))[:-1]
     bad = [
-        (_frames(uuid.uuid4(), 2**63, [good]), "ZMQ-11"),
-        (_frames(uuid.uuid4(), 2**63 - 1, [good, good]), "ZMQ-11"),
-        (_frames(uuid.uuid4(), 1, [good] * 1_025), "ZMQ-12"),
-        (_frames(uuid.uuid4(), 1, [b" " * 60_000 + good] * 18), "ZMQ-12"),  # over 18 x 60,000 bytes of records
+        (message_frames(uuid.uuid4(), 2**63, [good]), "ZMQ-11"),
+        (message_frames(uuid.uuid4(), 2**63 - 1, [good, good]), "ZMQ-11"),
+        (message_frames(uuid.uuid4(), 1, [good] * 1_025), "ZMQ-12"),
+        (message_frames(uuid.uuid4(), 1, [b" " * 60_000 + good] * 18), "ZMQ-12"),  # over 18 x 60,000 bytes of records
     ]
     for frames, _ in bad:
         dealer.send(frames)
     session = uuid.uuid4()
     edge = [encode(record(n, "edge"))[:-1] for n in range(2)]
-    dealer.send(_frames(session, 2**63 - 2, edge))  # the last two numbers there are: valid
+    dealer.send(message_frames(session, 2**63 - 2, edge))  # the last two numbers there are: valid
     # The first acknowledgement must be the valid message's: none of the refused ones may have one.
     wait_for(lambda: process.popen.poll() is not None or dealer.socket.poll(50),
              "an acknowledgement, or the collector's end", timeout_s=60)

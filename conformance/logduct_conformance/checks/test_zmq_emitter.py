@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from logduct.delivery import TAG, parse_message
-from logduct.record import decode, encode
+from logduct_conformance.oracle import TAG, encode, read_line, read_message
 from logduct_conformance.peers import RawRouter
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import Process
@@ -32,7 +31,7 @@ def test_messages_are_numbered_canonical_records_and_the_emitter_exits_once_all_
         identity, frames = router.receive()
         assert identity == b"app-myApp-123"
         assert frames[0] == TAG and len(frames[1]) == 16 and len(frames[2]) == 8, frames[:3]
-        message = parse_message(frames)
+        message = read_message(frames)
         sessions.add(message.session)
         assert message.first_seq == len(received) + 1, "sequence numbers start at 1 and run on"
         received += message.records
@@ -40,7 +39,7 @@ def test_messages_are_numbered_canonical_records_and_the_emitter_exits_once_all_
     assert emitter.wait(30) == 0, emitter.stderr
     router.close()
     assert len(sessions) == 1
-    assert [decode(line) for line in received] == sent
+    assert [read_line(line) for line in received] == sent
     assert received == [encode(r)[:-1] for r in sent]
 
 
@@ -53,7 +52,7 @@ def test_an_unacknowledged_message_is_sent_again_under_the_same_key_until_acknow
     emitter = Process(implementation.emit("--zmq", endpoint), tmp_path, "emitter", stdin=encode(record(1)))
     _, first = router.receive()
     identity, again = router.receive(timeout_s=15)
-    assert parse_message(again) == parse_message(first)
+    assert read_message(again) == read_message(first)
     router.acknowledge(identity, again)
     assert emitter.wait(30) == 0, emitter.stderr
     router.close()
