@@ -73,7 +73,7 @@ def test_hostile_lines_are_quarantined_with_their_rule_and_valid_neighbours_stor
     invalid = [v for v in load_vectors() if v.verdict == "reject"]
     good = [record(n) for n in range(len(invalid) + 1)]
     stream = encode(good[0]) + b"".join(v.line + encode(good[i + 1]) for i, v in enumerate(invalid))
-    stream += b"[" * 3000 + b"\n"  # deep nesting, and a line that is all garbage:
+    stream += b"[" * 3000 + b"\n"  # deep nesting, an array not a record (REC-1), and a line of garbage:
     stream += bytes(range(256)).replace(b"\n", b"") + b"\n"
     fd = os.open(rig.fifo, os.O_WRONLY)
     for start in range(0, len(stream), PIPE_BUF):  # a raw writer: no emitter between it and the collector
@@ -85,7 +85,7 @@ def test_hostile_lines_are_quarantined_with_their_rule_and_valid_neighbours_stor
     assert collector.stop() == 0
     assert delivery_report(good, stored_records(rig.dsn)) == (0, 0, 0)
     rejected = rejected_rows(rig.dsn)
-    assert [rule for _, rule, _, _ in rejected] == [v.rules[0] for v in invalid] + ["REC-11", "ENC-1"]
+    assert [rule for _, rule, _, _ in rejected] == [v.rules[0] for v in invalid] + ["REC-1", "ENC-1"]
     for (transport, rule, reason, raw), vector in zip(rejected, invalid, strict=False):
         assert transport == "fifo" and reason.startswith(f"{rule}: "), reason
         expected_raw = vector.line[:-1] if vector.rules[0] != "ENC-3" else vector.line[:65536]

@@ -234,20 +234,49 @@ def decode(line: bytes) -> Record:
 
 # The record object is level 0 of this count, data level 1: REC-11 allows 1 + 64 open brackets.
 _MAX_OPEN_BRACKETS = MAX_DATA_DEPTH + 1
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_CLOSING = {ord("["): b"]", ord("{"): b"}"}
 
 
 def _check_nesting(body: bytes) -> None:
-    """REC-11 before parsing, so that the verdict on deep input is the same on every Python: the
-    json module's own recursion limit differs between versions and answers ENC-2 or RecursionError."""
+    """Nesting past REC-11's bound, judged before parsing, so that the verdict on deep input is the same
+    on every Python: the json module's own recursion limit differs between versions and answers ENC-2
+    or RecursionError."""
     if body.count(b"[") + body.count(b"{") <= _MAX_OPEN_BRACKETS:
         return  # the common case, decided in C
-    depth = 0
-    for bracket in _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body)):
-        depth += 1 if bracket in b"[{" else -1
-        if depth > _MAX_OPEN_BRACKETS:
-            raise ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels")
+    opened: list[int] = []
+    for token in _STRING_OR_BRACKET.finditer(body):
+        bracket = token.group()[0]
+        if bracket in _CLOSING:
+            opened.append(bracket)
+            if len(opened) > _MAX_OPEN_BRACKETS:
+                # What precedes the deep bracket, closed where it stops: a fault there comes first.
+                raise _too_deep(body[:token.start()] + b"null" + b"".join(_CLOSING[b] for b in reversed(opened[:-1])))
+        elif bracket != ord('"') and opened:
+            opened.pop()
+
+
+def _too_deep(shallow: bytes) -> ProtocolError:
+    """Only data's nesting is REC-11's: nesting as deep in another member breaks that member's own rule
+    (nothing but data may hold an object or an array), and in an array instead of a record, REC-1."""
+    try:
+        obj = _DECODER.decode(shallow.decode("utf-8"))
+    except json.JSONDecodeError as error:
+        return ProtocolError("ENC-2", f"not one JSON text: {error.msg} at character {error.pos}")
+    except ValueError:
+        return ProtocolError("REC-13", "integer literal too long")
+    except ProtocolError as error:
+        return error
+    if not isinstance(obj, dict):
+        return ProtocolError("REC-1", f"a record must be a JSON object, not {_json_type(obj)}")
+    name = list(obj)[-1]  # the member being read where the nesting got too deep
+    if name == "data":
+        return ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels", field="data")
+    if name not in _ALLOWED:
+        return ProtocolError("REC-3", "unknown member; put application fields inside data", field=name)
+    rule = {"time": "REC-5", "host_ip": "REC-9", "v": "VER-1"}.get(name, "REC-8")
+    return ProtocolError(rule, f"must be {'an integer' if name == 'v' else 'a string'}, not {_json_type(obj[name])}",
+                         field=name)
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

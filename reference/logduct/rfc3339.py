@@ -41,6 +41,10 @@ _LOCAL_DATE_TIME = re.compile(f"{_FULL_DATE}[Tt ]{_PARTIAL_TIME}")
 _FIELD = "time"
 UTC = timezone.utc
 _MICROSECOND_DIGITS = 6
+# datetime has no year 0, but REC-7 bounds the instant in UTC, and 0000-12-31T23:30:00-01:00 is 00:30 on
+# 1 January of year 1. The Gregorian calendar repeats every 400 years (146,097 days, whole weeks), so
+# a date of year 0 is checked in year 400 and its instant moved back.
+_GREGORIAN_CYCLE = (400, timedelta(days=146_097))
 
 
 def parse(text: str) -> datetime:
@@ -63,14 +67,13 @@ def parse(text: str) -> datetime:
         raise ProtocolError("REC-5", "time of day out of range", field=_FIELD, value=text)
     if offset_hour > 23 or offset_minute > 59:
         raise ProtocolError("REC-5", "UTC offset out of range", field=_FIELD, value=text)
-    if year == 0:
-        raise ProtocolError("REC-7", "year 0000 is before 0001-01-01", field=_FIELD, value=text)
+    years_ahead, days_ahead = _GREGORIAN_CYCLE if year == 0 else (0, timedelta(0))
     # REC-6: digits after the sixth are truncated, never rounded.
     fraction = (match["fraction"] or "")[:_MICROSECOND_DIGITS]
     microsecond = int(fraction.ljust(_MICROSECOND_DIGITS, "0"))
     leap_second = second == 60
     try:
-        local = datetime(year, month, day, hour, minute, 59 if leap_second else second, microsecond)
+        local = datetime(year + years_ahead, month, day, hour, minute, 59 if leap_second else second, microsecond)
     except ValueError as error:  # 30 February, month 13 and the like
         raise ProtocolError("REC-5", f"no such date ({error})", field=_FIELD, value=text) from None
     offset = timedelta(hours=offset_hour, minutes=offset_minute)
@@ -78,7 +81,7 @@ def parse(text: str) -> datetime:
         offset = -offset
     try:
         # REC-6: a leap second is stored as second 00 of the next minute, as PostgreSQL does.
-        utc = local - offset + timedelta(seconds=1 if leap_second else 0)
+        utc = local - offset + timedelta(seconds=1 if leap_second else 0) - days_ahead
     except OverflowError:
         raise ProtocolError("REC-7", "instant outside 0001-01-01 to 9999-12-31 UTC",
                             field=_FIELD, value=text) from None
