@@ -18,13 +18,14 @@ from .oracle import MAX_INTEGER, MEMBERS, MIN_INTEGER, JSONValue, Record, as_sto
 
 
 def json_equal(expected: JSONValue, actual: JSONValue) -> bool:
-    """True when two parsed JSON values are the same value (RFC 8259 §9, numbers as binary64)."""
+    """True when ``actual`` is the value ``expected`` is stored as (RFC 8259 §9, REC-13): an integer
+    exactly, the same integer; any other number as the binary64 it stands for, however spelt."""
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
-        if isinstance(expected, float) or isinstance(actual, float):
-            return float(expected) == float(actual)
-        return expected == actual
+    if isinstance(expected, int) and isinstance(actual, (int, float)):
+        return isinstance(actual, int) and expected == actual  # "is stored exactly": not via a binary64
+    if isinstance(expected, float) and isinstance(actual, (int, float)):
+        return expected == float(actual)
     if isinstance(expected, list) and isinstance(actual, list):
         return len(expected) == len(actual) and all(map(json_equal, expected, actual))
     if isinstance(expected, dict) and isinstance(actual, dict):
