@@ -10,9 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.types.json import set_json_loads
 
-from logduct_conformance.compare import loads_stored_json
 from logduct_conformance.oracle import Record, canonical_difference, read_line
 from logduct_conformance.peers import RawFifoReader, no_leftover_peers  # noqa: F401 (an autouse fixture)
 from logduct_conformance.plugin import Implementation
@@ -26,7 +24,8 @@ from logduct_conformance.processes import (
 
 #: Generated inputs per check: each example starts processes, so the ci profile keeps them few.
 EXAMPLES = 40 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 4
-_RULE_ID = re.compile(r"\b(?:REC|ENC|EMIT|FIFO|ZMQ|COL|PG|VER|CLI)-\d+\b")
+#: COL-7: a rejection line of the standard-output sink; any other stderr line is informational.
+_REJECTION_LINE = re.compile(r"rejected from .*?: ([A-Z]+-[0-9]+): ")
 
 
 class CollectorUnderTest:
@@ -70,17 +69,22 @@ class CollectorUnderTest:
             return stored_records(self.dsn)
         return [printed_record(line) for p in self.processes for line in complete_lines(p.stdout)]
 
-    def rejected_rules(self) -> list[str]:
-        """The rule of each rejection: logs_rejected.rule, or the first rule ID of each stderr line."""
+    def rejections(self) -> list[tuple[str, bytes | None]]:
+        """(rule, raw) of each rejection, in no promised order: rows of logs_rejected (the rows of one
+        commit share received_at, and nothing else orders them), or COL-7's lines on stderr, which
+        carry no raw bytes."""
         if self.dsn:
             with psycopg.connect(self.dsn) as conn:
-                set_json_loads(loads_stored_json, conn)
                 try:
-                    return [r for (r,) in conn.execute("SELECT rule FROM logs_rejected ORDER BY received_at")]
+                    return [(rule, bytes(raw)) for rule, raw in conn.execute("SELECT rule, raw FROM logs_rejected")]
                 except psycopg.errors.UndefinedTable:
                     return []
-        found = [_RULE_ID.search(line) for p in self.processes for line in p.stderr.splitlines()]
-        return [match.group() for match in found if match]
+        found = [_REJECTION_LINE.search(line) for p in self.processes for line in p.stderr.splitlines()]
+        return [(match.group(1), None) for match in found if match]
+
+    def rejected_rules(self) -> list[str]:
+        """The rule of each rejection, sorted: no order of rejections is promised."""
+        return sorted(rule for rule, _ in self.rejections())
 
     def wait_accepted(self, n: int, timeout_s: float = 30) -> list[Record]:
         wait_for(lambda: len(self.accepted()) >= n, f"{n} records stored", timeout_s)

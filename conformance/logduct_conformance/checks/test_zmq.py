@@ -50,7 +50,7 @@ def test_malformed_messages_are_refused_unacknowledged_and_good_ones_acknowledge
                                             encode(good[1])[:-1]]))
     assert dealer.acks(1) == [(session, 1, 3)]
     wait_for(lambda: len(collector.rejected_rules()) >= 4, "four rejections")
-    assert collector.rejected_rules() == ["ZMQ-11", "ZMQ-11", "VER-2", "REC-2"]
+    assert collector.rejected_rules() == sorted(["ZMQ-11", "ZMQ-11", "VER-2", "REC-2"])
     assert process.popen.poll() is None
     assert delivery_report(good, collector.accepted()) == (0, 0, 0)
     dealer.close()
