@@ -77,14 +77,16 @@ def test_dockerfile_installs_the_package_and_runs_as_a_user() -> None:
     assert 'ENTRYPOINT ["logduct"]' in text
 
 
-def test_tox_runs_every_supported_python_lint_and_type() -> None:
-    """tox.ini lists the four Pythons, ruff and mypy --strict, and never skips an interpreter."""
+def test_tox_runs_every_supported_python_lint_type_and_the_busy_suite() -> None:
+    """tox.ini lists the four Pythons, ruff, mypy --strict over the three packages, and the suite
+    beside two CPU hogs, and never skips an interpreter."""
     tox = configparser.ConfigParser()
     tox.read(ROOT / "tox.ini")
     envs = [e.strip() for e in tox["tox"]["envlist"].split(",")]
-    assert envs == ["py310", "py311", "py312", "py313", "lint", "type"]
+    assert envs == ["py310", "py311", "py312", "py313", "lint", "type", "busy"]
     assert tox["tox"]["skip_missing_interpreters"] == "false"
-    assert "mypy --strict" in tox["testenv:type"]["commands"]
+    assert "mypy --strict reference/logduct conformance/logduct_conformance bench" in tox["testenv:type"]["commands"]
+    assert "--beside-cpu-hogs 2" in tox["testenv:busy"]["commands"]
 
 
 def readme_commands() -> list[str]:
