@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from logduct_conformance import coverage
 from logduct_conformance.plugin import REFERENCE_COMMAND, spec_rule_texts, spec_rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,3 +126,11 @@ def test_a_check_with_per_rule_blocks_fails_only_the_rules_whose_blocks_fail(tmp
     text = Path(f"{report}.md").read_text()
     assert "| REC-1 | pass |" in text and "| REC-2 | fail |" in text and "| REC-3 | pass |" in text
     assert "REC-2 fails: vector b: stored under REC-9" in text
+
+
+def test_the_coverage_matrix_in_the_readme_is_current() -> None:
+    """conformance/README.md's matrix is what the checks' marks and the known-bad manifest say now."""
+    readme = (ROOT / "conformance" / "README.md").read_text()
+    table = readme.split("## Coverage matrix", 1)[1].split("\n\n| rule |", 1)[1].split("\n\n", 1)[0]
+    assert "| rule |" + table + "\n" == coverage.markdown(KNOWN_BAD / "manifest.json"), \
+        "regenerate it: python -m logduct_conformance.coverage"
