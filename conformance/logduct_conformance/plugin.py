@@ -41,6 +41,7 @@ FEATURES = {
     "zmq": "the ZeroMQ transport",
     "zmq-acks": "ZeroMQ acknowledgements after commit, retransmission, de-duplication (ZMQ-4 to ZMQ-6)",
     "portable": "the 512-byte portable profile, `emit --portable` (FIFO-3)",
+    "zmq-identity": "`emit --zmq ENDPOINT --identity ID`: a routing identity the emitter sets (ZMQ-2, a MAY)",
     "postgres": "`collect --dsn DSN`",
     "stdout": "`collect --stdout`",
     "sink": "postgres or stdout (derived: a collector check needs one of them to look at)",

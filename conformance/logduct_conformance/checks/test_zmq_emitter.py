@@ -16,20 +16,18 @@ from logduct_conformance.strategies import record
 pytestmark = pytest.mark.needs("emitter", "zmq", "zmq-acks")
 
 
-@pytest.mark.rules("ZMQ-2", "ZMQ-3", "ENC-5", "CLI-2")
+@pytest.mark.rules("ZMQ-3", "ENC-5", "CLI-2")
 def test_messages_are_numbered_canonical_records_and_the_emitter_exits_once_all_are_acknowledged(
         implementation: Implementation, tmp_path: Path) -> None:
     """Frames LD1 | 16-byte session | seq from 1, consecutive | canonical records; exit 0 after the last ack."""
     endpoint = f"ipc://{tmp_path}/router.ipc"
     router = RawRouter(endpoint)
     sent = [record(n) for n in range(200)]
-    emitter = Process(implementation.emit("--zmq", endpoint, "--identity", "app-myApp-123"), tmp_path, "emitter",
-                      stdin=b"".join(map(encode, sent)))
+    emitter = Process(implementation.emit("--zmq", endpoint), tmp_path, "emitter", stdin=b"".join(map(encode, sent)))
     received: list[bytes] = []
     sessions = set()
     while len(received) < len(sent):
         identity, frames = router.receive()
-        assert identity == b"app-myApp-123"
         assert frames[0] == TAG and len(frames[1]) == 16 and len(frames[2]) == 8, frames[:3]
         message = read_message(frames)
         sessions.add(message.session)
@@ -41,6 +39,21 @@ def test_messages_are_numbered_canonical_records_and_the_emitter_exits_once_all_
     assert len(sessions) == 1
     assert [read_line(line) for line in received] == sent
     assert received == [encode(r)[:-1] for r in sent]
+
+
+@pytest.mark.needs("zmq-identity")
+@pytest.mark.rules("ZMQ-2")
+def test_an_emitter_given_an_identity_sends_under_it(implementation: Implementation, tmp_path: Path) -> None:
+    """ZMQ-2 is a MAY: checked only for an emitter that declares --identity (feature zmq-identity)."""
+    endpoint = f"ipc://{tmp_path}/router.ipc"
+    router = RawRouter(endpoint)
+    emitter = Process(implementation.emit("--zmq", endpoint, "--identity", "app-myApp-123"), tmp_path, "emitter",
+                      stdin=encode(record(1)))
+    identity, frames = router.receive()
+    assert identity == b"app-myApp-123"
+    router.acknowledge(identity, frames)
+    assert emitter.wait(30) == 0, emitter.stderr
+    router.close()
 
 
 @pytest.mark.rules("ZMQ-5")
