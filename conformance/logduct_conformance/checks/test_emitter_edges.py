@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from logduct_conformance import load_vectors
+from logduct_conformance.oracle import encode
 from logduct_conformance.peers import RawFifoReader
 from logduct_conformance.plugin import Implementation, RuleVerdicts
 from logduct_conformance.processes import Process, unread_bytes, wait_for
 from logduct_conformance.strategies import record
-
-from .test_collector_edges import canonical_line
 
 pytestmark = pytest.mark.needs("emitter", "fifo")
 
@@ -49,7 +48,7 @@ def test_a_refused_line_is_named_by_number_and_rule_and_the_other_records_are_se
     vectors = {vector.name: vector for vector in load_vectors()}
     for name, number, total in REFUSALS:
         bad = vectors[name]
-        lines = [canonical_line(record(n)) for n in range(total)]
+        lines = [encode(record(n)) for n in range(total)]
         lines[number - 1] = bad.line
         reader = RawFifoReader(tmp_path / f"{name}.fifo")
         emitter = emit(implementation, tmp_path / f"{name}.fifo", b"".join(lines), f"emitter-{name}")
@@ -78,7 +77,7 @@ def test_an_emitter_meeting_a_fifo_no_one_reads_waits_and_then_delivers_everythi
     drops a record; once a reader opens, every record arrives, in order, and the exit status is 0."""
     fifo = tmp_path / "logs.fifo"
     os.mkfifo(fifo, 0o600)
-    lines = [canonical_line(record(n)) for n in range(200)]
+    lines = [encode(record(n)) for n in range(200)]
     emitter = emit(implementation, fifo, b"".join(lines), "emitter")
     assert still_running_after(emitter, 1.0), (
         f"the emitter exited (status {emitter.popen.returncode}) while its FIFO had no reader: it gave up. "
@@ -103,7 +102,7 @@ def test_a_full_pipe_and_a_reader_that_goes_away_cost_no_record(implementation: 
     # emitter's writes meet EPIPE all the same.
     keeper = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     try:
-        lines = [canonical_line(record(n, size=256)) for n in range(500)]  # 16 to a page: a pipe fills exactly
+        lines = [encode(record(n, size=256)) for n in range(500)]  # 16 to a page: a pipe fills exactly
         emitter = emit(implementation, fifo, b"".join(lines), "emitter")
         wait_for(lambda: unread_bytes(fifo) > capacity - 256 or emitter.popen.poll() is not None, "the pipe to fill")
         first.drain(at_most=capacity // 2)  # room for more: the emitter writes on, and then meets no reader

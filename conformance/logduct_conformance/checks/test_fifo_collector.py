@@ -168,15 +168,18 @@ def test_times_are_stored_as_the_instants_they_name(collector: CollectorUnderTes
     assert stored == {record(n).trace_id: instant for n, instant in enumerate(spelled.values())}
 
 
-@pytest.mark.rules("COL-4")
-def test_sigterm_commits_everything_read_and_exits_zero(collector: CollectorUnderTest) -> None:
-    """Records read, then SIGTERM at once: all of them are stored, and the exit status is 0."""
+@pytest.mark.rules("COL-4", "CLI-1")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_stop_signal_commits_everything_read_and_exits_zero(collector: CollectorUnderTest,
+                                                                stop: signal.Signals) -> None:
+    """Records read, then SIGTERM, or SIGINT as Ctrl-C sends it, at once: all of them are stored, and
+    the exit status is 0 (CLI-1: a collector runs until one of them)."""
     process = collector.start()
     sent = [record(n) for n in range(300)]
     collector.write(b"".join(map(encode, sent)))
     wait_for(lambda: unread_bytes(collector.fifo) == 0, "the collector to read the records")
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0, process.stderr
+    process.send_signal(stop)
+    assert process.wait(30) == 0, f"exit status {process.popen.returncode} after {stop.name}: {process.stderr[-2000:]}"
     assert delivery_report(sent, collector.accepted()) == (0, 0, 0)
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import zmq
 
+from logduct_conformance.oracle import encode
 from logduct_conformance.peers import RawDealer, RawRouter
 from logduct_conformance.plugin import Implementation, RuleVerdicts
 from logduct_conformance.processes import Process, wait_for
 from logduct_conformance.strategies import record
 
 from .conftest import CollectorUnderTest
-from .test_collector_edges import canonical_line, process_tree, stored_or_ended, stored_trace_ids
+from .test_collector_edges import process_tree, stored_or_ended, stored_trace_ids
 
 #: ZMQ-1: the default endpoint is tcp://127.0.0.1:5570.
 DEFAULT_PORT = 5570
@@ -114,7 +115,7 @@ def test_a_collector_given_no_endpoint_listens_on_loopback_only(
         assert all(map(is_loopback, listening_on_default_port(process))), (
             f"told no endpoint, the collector listens on {listening_on_default_port(process)} port {DEFAULT_PORT}")
         dealer = RawDealer(f"tcp://127.0.0.1:{DEFAULT_PORT}")
-        dealer.send(frames(uuid.uuid4(), 1, canonical_line(record(0))[:-1]))
+        dealer.send(frames(uuid.uuid4(), 1, encode(record(0))[:-1]))
         wait_for(stored_or_ended(under_test, record(0).trace_id, process), "the record sent to the default endpoint")
         assert record(0).trace_id in stored_trace_ids(under_test), f"the collector exited: {process.stderr[-1000:]}"
         addresses = listening_on_default_port(process)
@@ -144,7 +145,7 @@ def test_a_frame_over_max_record_bytes_is_never_stored_and_other_emitters_are_se
     largest, small = record(1, "largest", size=MAX_RECORD_BYTES), record(2, "small")
     sender = RawDealer(endpoint)
     cut_off = sender.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-    sender.send(frames(uuid.uuid4(), 1, canonical_line(oversize)[:-1]))
+    sender.send(frames(uuid.uuid4(), 1, encode(oversize)[:-1]))
     # Until a sign that the collector dealt with it: the sender cut off, a rejection, the record stored.
     try:
         wait_for(lambda: cut_off.poll(0) or process.popen.poll() is not None or collector.rejected_rules()
@@ -152,7 +153,7 @@ def test_a_frame_over_max_record_bytes_is_never_stored_and_other_emitters_are_se
     except TimeoutError:
         pass  # none seen: what the check can still see is that it is not stored
     other = RawDealer(endpoint)
-    other.send(frames(uuid.uuid4(), 1, canonical_line(largest), canonical_line(small)[:-1]))
+    other.send(frames(uuid.uuid4(), 1, encode(largest), encode(small)[:-1]))
     wait_for(stored_or_ended(collector, small.trace_id, process), "the other emitter's records stored")
     stored = stored_trace_ids(collector)
     with by_rule.check("COL-2", "another emitter after the oversize frame"):
@@ -175,7 +176,7 @@ def test_an_emitter_chooses_a_new_session_at_each_start_and_numbers_from_1(
     for run in range(2):
         sent = [record(n, f"run{run}") for n in range(3)]
         emitter = Process(implementation.emit("--zmq", f"ipc://{tmp_path}/router.ipc"), tmp_path, f"emitter-{run}",
-                          stdin=b"".join(map(canonical_line, sent)))
+                          stdin=b"".join(map(encode, sent)))
         numbered: dict[bytes, set[int]] = {}
         while sum(map(len, numbered.values())) < len(sent):
             identity, message = router.receive(timeout_s=15)
