@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -24,6 +25,8 @@ from logduct_conformance.processes import (
 
 #: Generated inputs per check: each example starts processes, so the ci profile keeps them few.
 EXAMPLES = 40 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 4
+#: COL-8: "a collector stores at least 100 and at most 1,000 rejections per input and per second".
+REJECTIONS_PER_SECOND = 100
 #: COL-7: a rejection line of the standard-output sink; any other stderr line is informational.
 _REJECTION_LINE = re.compile(r"rejected from .*?: ([A-Z]+-[0-9]+): ")
 
@@ -61,6 +64,38 @@ class CollectorUnderTest:
                 os.write(fd, line)
         finally:
             os.close(fd)
+
+    def write_paced(self, lines: Sequence[tuple[bytes, bool]]) -> None:
+        """Write ``lines``, each (bytes, whether the collector must reject them), with at most
+        REJECTIONS_PER_SECOND rejections a second: COL-8 lets a collector keep no more of an input's,
+        and a check that counts rejections must not meet that bound. Round after round: the round's
+        rejections awaited, then a second let pass, so that the next round's fall in a later second
+        on any clock; a busy machine can only lengthen the pause. A round whose rejections never
+        come (a collector that drops lines in silence) is left for the check to name."""
+        rounds: list[tuple[bytes, int]] = []
+        pieces: list[bytes] = []
+        bad = 0
+        for data, rejected in lines:
+            if rejected and bad == REJECTIONS_PER_SECOND:
+                rounds.append((b"".join(pieces), bad))
+                pieces, bad = [], 0
+            pieces.append(data)
+            bad += rejected
+        rounds.append((b"".join(pieces), bad))
+        expected = len(self.rejections())
+        for n, (data, bad) in enumerate(rounds):
+            self.write(data)
+            expected += bad
+            if n == len(rounds) - 1:
+                break
+            try:
+                wait_for(self._rejected_or_ended(expected), f"the rejections of round {n + 1} of writes")
+            except TimeoutError:
+                pass
+            time.sleep(1.0)
+
+    def _rejected_or_ended(self, n: int) -> Callable[[], bool]:
+        return lambda: len(self.rejections()) >= n or self.current.popen.poll() is not None
 
     def accepted(self) -> list[Record]:
         """What the collector stored: rows of logs, or the lines it printed, each of which must be the

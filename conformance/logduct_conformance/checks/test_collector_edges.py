@@ -331,10 +331,10 @@ def test_the_stdout_sink_prints_encodes_and_one_rejection_line_each(
     vectors = load_vectors()
     valid = [v for v in vectors if v.verdict == "accept"]
     invalid = [v for v in vectors if v.verdict == "reject"]
-    mixed = [v.line for pair in itertools.zip_longest(valid, invalid) for v in pair if v is not None]
+    mixed = [v for pair in itertools.zip_longest(valid, invalid) for v in pair if v is not None]
     try:
         process = under_test.start()
-        under_test.write(b"".join(mixed))
+        under_test.write_paced([(v.line, v.verdict == "reject") for v in mixed])
         wait_for(lambda: process.popen.poll() is not None or len(process.stdout.splitlines())
                  + len(rejection_rules(process.stderr)) >= len(mixed), "an answer to every line")
         stop(process)
