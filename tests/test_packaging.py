@@ -1,16 +1,26 @@
-"""docker-compose.yml, the Dockerfile, tox.ini, .ci/run and README.md keep their promises.
+"""docker-compose.yml, the Dockerfile, tox.ini, .ci/run, README.md and the built sdist and wheel
+keep their promises.
 
-No Docker engine runs where these tests run, so the compose file is checked for structure; the
-live path runs wherever an engine answers (the PostgreSQL fixture uses its postgres service).
+No Docker engine runs where these tests run, so the demo's compose file is checked for structure;
+the tests' own Docker path is run with a fake docker client (tests/test_docker_path.py).
 """
 
 from __future__ import annotations
 
 import configparser
+import email
 import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
@@ -35,6 +45,15 @@ def test_published_ports_are_on_loopback() -> None:
     for name, service in SERVICES.items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_the_suites_compose_file_runs_the_demos_postgres() -> None:
+    """The tests' PostgreSQL under Docker (the package's compose.yml) is the demo's: same image,
+    credentials and health check; only its host port differs, left to Docker."""
+    suite = yaml.safe_load((ROOT / "conformance" / "logduct_conformance" / "compose.yml").read_text())
+    ours, demo = suite["services"]["postgres"], SERVICES["postgres"]
+    assert [ours[key] for key in ("image", "environment", "healthcheck")] == [
+        demo[key] for key in ("image", "environment", "healthcheck")]
 
 
 def test_collector_is_built_here_and_waits_for_a_healthy_database() -> None:
@@ -131,3 +150,97 @@ def test_every_python_package_of_the_tree_is_packaged() -> None:
         for init in (ROOT / folder).rglob("__init__.py"):
             relative = init.parent.relative_to(ROOT / folder).parts
             assert ".".join((name, *relative)) in listed, f"{init.parent} is not in [tool.setuptools] packages"
+
+
+# The sdist and the wheel, built offline from a copy of the tree as `python -m build` builds them: the
+# sdist first, then the wheel from the unpacked sdist, so that the wheel proves the sdist complete.
+
+#: What the tests, tox and the Docker demo need from an unpacked sdist (issue 14 found these missing).
+SDIST_NEEDS = ["LICENSE", "README.md", "SPEC.md", "pyproject.toml", "tox.ini", "Dockerfile", "docker-compose.yml",
+               "docker/demo-app.sh", "tests/conftest.py", "tests/spec_ids.py", "tests/rig.py", "tests/fake_docker.py",
+               "tests/reference_records.py", "bench/__main__.py", "conformance/README.md",
+               "conformance/known-bad/manifest.json", "sql/schema.sql", "docs/architecture.md"]
+#: Tracked files that are the repository's and not the source's: CI's script and git's own.
+NOT_IN_SDIST = {".ci/run", ".gitignore"}
+_JUNK = shutil.ignore_patterns(".git", ".tox", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
+                               ".mypy_cache", ".ruff_cache", ".hypothesis", ".pytest_cache", "results")
+
+
+@dataclass(frozen=True)
+class Built:
+    log: str  # what python -m build printed
+    sdist: list[str]  # member paths, without the logduct-VERSION/ prefix
+    wheel: zipfile.ZipFile
+    unpacked: Path  # the sdist, unpacked
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    work = tmp_path_factory.mktemp("build")
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=_JUNK, symlinks=True)
+    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(work / "dist"),
+                           str(source)], capture_output=True, text=True, timeout=600, check=False)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    (sdist_path,) = (work / "dist").glob("*.tar.gz")
+    (wheel_path,) = (work / "dist").glob("*.whl")
+    with tarfile.open(sdist_path) as sdist:
+        members = [m.name.split("/", 1)[1] for m in sdist.getmembers() if m.isfile()]
+        # The "data" filter refuses what an archive should not do (absolute paths, links out); not every
+        # Python 3.10 has it.
+        sdist.extractall(work / "unpacked", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    (unpacked,) = (work / "unpacked").iterdir()
+    with zipfile.ZipFile(wheel_path) as wheel:
+        yield Built(log, members, wheel, unpacked)
+
+
+def test_the_build_does_not_warn_of_ignored_packages(built: Built) -> None:
+    """Every folder under a package is declared: none "would be ignored" (the vectors/ folders were)."""
+    assert "would be ignored" not in built.log, re.findall(r".*would be ignored.*|.*absent from.*", built.log)
+
+
+def test_the_sdist_holds_what_the_tests_need_and_no_leftovers(built: Built) -> None:
+    """The sdist is the source: every tracked file but CI's, none of a run's leftovers."""
+    assert not [path for path in SDIST_NEEDS if path not in built.sdist]
+    if (ROOT / ".git").exists() and shutil.which("git"):
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        missing = set(tracked.split()) - NOT_IN_SDIST - set(built.sdist)
+        assert not {path for path in missing if (ROOT / path).exists()}  # a file deleted but not committed yet is not
+    assert not [path for path in built.sdist if "__pycache__" in path or path.endswith(".pyc") or "_cache/" in path]
+
+
+def test_the_tests_are_collected_from_the_unpacked_sdist(built: Built) -> None:
+    """Every test module imports from an unpacked sdist: conftest.py, rig.py, spec_ids.py, bench/ are there."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"],
+                          cwd=built.unpacked, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert re.search(r"^\d+ tests collected", done.stdout, re.MULTILINE), done.stdout[-1000:]
+
+
+def test_the_wheel_holds_the_suite_its_data_and_the_licence(built: Built) -> None:
+    """The vectors (every file), the compose file and SPEC.md the installed suite reads; the LICENSE."""
+    names = set(built.wheel.namelist())
+    vectors = ROOT / "conformance" / "logduct_conformance" / "vectors"
+    expected = {f"logduct_conformance/vectors/{p.relative_to(vectors).as_posix()}" for p in vectors.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts}
+    assert expected and not expected - names
+    assert {"logduct_conformance/compose.yml", "logduct_conformance/SPEC.md", "logduct_conformance/pytest_entry.py",
+            "logduct/py.typed", "logduct/sql/schema.sql"} <= names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+
+
+def test_the_wheel_metadata(built: Built) -> None:
+    """Licence, Pythons, a light conformance extra without matplotlib, the pytest11 entry point."""
+    (metadata_name,) = [n for n in built.wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    meta = email.message_from_bytes(built.wheel.read(metadata_name))
+    assert meta["License-Expression"] == "MIT" and meta["Requires-Python"] == ">=3.10"
+    classifiers = meta.get_all("Classifier")
+    assert [c.rsplit(" ", 1)[1] for c in classifiers if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)] \
+        == ["3.10", "3.11", "3.12", "3.13"]
+    requires = meta.get_all("Requires-Dist")
+    conformance = [r.split(";")[0].strip() for r in requires if "extra == \"conformance\"" in r]
+    assert sorted(r.split(">")[0] for r in conformance) == ["hypothesis", "pytest"]
+    assert any(r.startswith("matplotlib") and "extra == \"test\"" in r for r in requires)
+    (entry_points,) = [n for n in built.wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    assert "logduct_conformance = logduct_conformance.pytest_entry" in built.wheel.read(entry_points).decode()
