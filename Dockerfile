@@ -1,7 +1,7 @@
 # The logduct command in a container: `docker build -t logduct .`, then `docker run logduct --help`.
 FROM python:3.12-slim
 WORKDIR /src
-COPY pyproject.toml README.md SPEC.md ./
+COPY pyproject.toml README.md SPEC.md LICENSE ./
 COPY reference ./reference
 COPY conformance ./conformance
 COPY sql ./sql

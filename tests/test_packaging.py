@@ -92,6 +92,8 @@ def test_dockerfile_installs_the_package_and_runs_as_a_user() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.1\d", text, re.MULTILINE)
     assert "pip install --no-cache-dir ." in text
+    # pyproject's license-files must be in the build context, or the build fails.
+    assert re.search(r"^COPY .*\bLICENSE\b", text, re.MULTILINE)
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
     assert 'ENTRYPOINT ["logduct"]' in text
 
