@@ -3,6 +3,7 @@
     python -m bench            full run: 200,000 records a throughput figure, 3 rounds, ~10 min
     python -m bench --quick    CI-sized: 20,000 records, 1 round, ~1 min
     python -m bench --hogs 2   the same beside two CPU-bound processes: a busy machine's figures
+    python -m bench --peers    also rsyslog and syslog-ng where installed, and what one bad line costs
 
 Every figure comes from one run against one PostgreSQL (embedded, or --dsn: its logs and
 logs_rejected tables are dropped and made anew), and the targets are ratios between figures of
@@ -12,14 +13,17 @@ that run. Prints a table; writes DIR/MODE.json and DIR/MODE.png (default DIR: do
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import platform
 import shutil
+import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
@@ -32,8 +36,11 @@ from logduct.embedded import embedded_dsn
 from logduct.fifo import PIPE_BUF
 from logduct.sink import safe_dsn
 
-from . import report
-from .measures import FULL, MEASURES, QUICK, Bench, read_text
+from . import bad_lines, report
+from .measures import FULL, MEASURES, QUICK, Bench, Figures, read_text
+from .peer_measures import PEER_MEASURES
+from .peers import Peer
+from .processes import BenchError, end_children, spawn
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "bench"
 
@@ -46,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs of every measure; the median counts (default: full 3, quick 1)")
     parser.add_argument("--only", action="append", choices=list(MEASURES), metavar="MEASURE",
                         help=f"run this measure only (repeatable): {', '.join(MEASURES)}")
+    parser.add_argument("--peers", action="store_true",
+                        help="also run rsyslog and syslog-ng, where installed (README, Speed), in the same rounds, "
+                             "and what one bad line costs each contender; the results are written as MODE-peers")
+    parser.add_argument("--records", type=int, metavar="N",
+                        help="records per throughput measure (default: full 200,000, quick 20,000)")
     parser.add_argument("--dsn", help="PostgreSQL to use (default: an embedded one); its logs tables are dropped")
     parser.add_argument("--hogs", type=int, default=0, metavar="N",
                         help="run beside N CPU-bound processes ('while 1: pass'), as on a busy machine; the "
@@ -53,44 +65,96 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"where to write JSON and PNG (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
-    mode = ("quick" if args.quick else "full") + (f"-hogs{args.hogs}" if args.hogs else "")
+    mode = ("quick" if args.quick else "full") + "-peers" * args.peers + (f"-hogs{args.hogs}" if args.hogs else "")
     rounds = args.rounds or (1 if args.quick else 3)
+    sizes = QUICK if args.quick else FULL
+    if args.records:
+        sizes = dataclasses.replace(sizes, records=args.records)
     measures = {name: MEASURES[name] for name in args.only or MEASURES}
+    peers, notes = find_peers() if args.peers else ([], [])
+    for note in notes:
+        print(note, file=sys.stderr)
+    measures.update({peer.label: measure for peer, measure in peers})
+    # SIGTERM unwinds like Ctrl-C: every finally block and the ExitStack below stop what they started.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    outcomes: list[dict[str, Any]] = []  # of the bad-line measure
     with ExitStack() as stack:
         scratch = Path(tempfile.mkdtemp(prefix="logduct-bench-"))
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
         dsn = args.dsn or stack.enter_context(embedded_dsn(scratch / "postgres"))
         conn = stack.enter_context(psycopg.connect(dsn, autocommit=True))
-        bench = Bench(dsn=dsn, conn=conn, scratch=scratch, sizes=QUICK if args.quick else FULL)
+        stack.callback(end_children)  # first of all on the way out: no child outlives a run
+        bench = Bench(dsn=dsn, conn=conn, scratch=scratch, sizes=sizes)
         machine = describe_machine(conn, "embedded PostgreSQL" if args.dsn is None else safe_dsn(dsn))
         machine["cpu_hogs"] = args.hogs
         if args.hogs:
             machine["summary"] += f"; beside {args.hogs} CPU-bound processes"
         for _ in range(args.hogs):  # started after the database, so that they load every measure alike
-            hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+            hog = spawn([sys.executable, "-c", "while 1: pass"])
             stack.callback(hog.wait)
             stack.callback(hog.kill)
         print(f"logduct bench ({mode}, {rounds} round{'s' * (rounds > 1)}) on {machine['summary']}", file=sys.stderr)
         runs: list[dict[str, float]] = []
-        progress = Progress(len(measures) * rounds)
+        progress = Progress(len(measures) * rounds + (len(BAD_LINE_CONTENDERS) + len(peers)) * args.peers)
         for _ in range(rounds):  # rounds interleaved, so that a slow spell of the machine hits every figure
             run: dict[str, float] = {}
             for name, measure in measures.items():
                 progress.step(name)
-                run.update(measure(bench))
+                try:
+                    run.update(measure(bench))
+                except BenchError as failure:
+                    if name in MEASURES:
+                        raise
+                    notes.append(f"{name}: failed in this round: {failure}")  # a peer's failure is a finding
+                    print(f"\n{notes[-1]}", file=sys.stderr)
             runs.append(run)
+        if args.peers:
+            contenders: list[tuple[str, Callable[[Bench], bad_lines.Outcome]]] = [
+                *BAD_LINE_CONTENDERS.items(),
+                *((peer.label, functools.partial(bad_lines.peer, contender=peer)) for peer, _ in peers)]
+            for name, bad_line_measure in contenders:  # once, after the rounds: a stalled peer takes 20 s
+                progress.step(f"bad lines: {name}")
+                outcomes.append(bad_line_measure(bench).as_json())
         progress.done()
         conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
-    figures = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    figures = {key: statistics.median(run[key] for run in runs if key in run) for run in runs for key in run}
     print(report.table(figures))
+    if args.peers:
+        print("\n" + report.peers_table(figures))
+        print("\nWhat one bad line costs (200 good records, 4 bad lines among them):")
+        print(report.bad_lines_table(outcomes))
+    for note in notes:
+        print(f"\n{note}")
     if args.hogs:
         print(f"\n(beside {args.hogs} CPU-bound processes)")
     args.out.mkdir(parents=True, exist_ok=True)
-    report.write_json(args.out / f"{mode}.json", machine, mode, runs, figures)
+    report.write_json(args.out / f"{mode}.json", machine, mode, runs, figures,
+                      {"records": sizes.records, "notes": notes, "bad_lines": outcomes} if args.peers else None)
     report.write_chart(args.out / f"{mode}.png", figures, f"logduct bench ({mode}, median of {rounds}): "
                        f"{machine['summary']}")
     print(f"\nwritten: {args.out / f'{mode}.json'}, {args.out / f'{mode}.png'}")
     return 0
+
+
+def find_peers() -> tuple[list[tuple[Peer, Callable[[Bench], Figures]]], list[str]]:
+    """The peers installed here, each with its measure; and a sentence for each one that is not."""
+    found, notes = [], []
+    for peer, measure in PEER_MEASURES.values():
+        program, why = peer.located()
+        if program is None:
+            notes.append(why)
+        else:
+            found.append((peer, measure))
+    return found, notes
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+#: logduct's contenders in the bad-line measure; each peer found is added.
+BAD_LINE_CONTENDERS: dict[str, Callable[[Bench], bad_lines.Outcome]] = {
+    "logduct FIFO": bad_lines.logduct_fifo, "logduct ZeroMQ": bad_lines.logduct_zmq}
 
 
 def describe_machine(conn: psycopg.Connection[tuple[object, ...]], database: str) -> dict[str, Any]:

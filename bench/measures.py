@@ -80,6 +80,11 @@ class Bench:
     def count(self, where: str = "TRUE") -> int:
         return _one(self.conn, f"SELECT count(*) FROM logs WHERE {where}", int)
 
+    def count_where(self, where: str, *params: object, table: str = "logs") -> int:
+        """Rows of ``table`` matching ``where``, each %s in it a value from ``params``."""
+        row = self.conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()
+        return int(row[0]) if row and isinstance(row[0], int) else 0
+
     def wait_for_last_rows(self, emitters: int) -> float:
         """Until each emitter's last record is committed (and with it all before it); the time then."""
         wait_for(lambda: self.count(f"log_event = '{LAST_EVENT}'") >= emitters, DEADLINE_S,
@@ -120,7 +125,8 @@ def cpu_seconds(pid: int) -> float:
 # --- the limits ---------------------------------------------------------------------------------
 
 def copy_limit(bench: Bench) -> Figures:
-    """COPY of pre-formatted rows into logs with the schema's indexes, batches as the collector's."""
+    """Binary COPY of ready rows into logs with the schema's indexes, batches as the collector's: one
+    process doing nothing but what the collector's sink does."""
     rate = ingest(bench.conn, [sqlfiles.schema()], copy_rows(bench.sizes.records), BATCH_LIMIT)
     return {"copy_limit": rate}
 

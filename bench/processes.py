@@ -1,4 +1,8 @@
-"""Starting, synchronising and stopping the benchmark's processes."""
+"""Starting, synchronising and stopping the benchmark's processes.
+
+Every child starts through ``spawn``: it is killed by the kernel if the bench dies (``bench.orphans``),
+and ``end_children`` kills whatever is left when the bench stops, however it stops.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,34 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 _ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent.parent),
                                                                    os.environ.get("PYTHONPATH")]))}
+#: Tells a worker which process to die with (bench.orphans).
+PARENT_ENV = "LOGDUCT_BENCH_PARENT"
+_children: list[subprocess.Popen[Any]] = []
+
+
+def spawn(args: Sequence[str], *, orphan_guard: bool = True, env: dict[str, str] | None = None,
+          **popen: Any) -> subprocess.Popen[Any]:
+    """Start a child of the bench, remembered for ``end_children``. With ``orphan_guard`` it runs
+    under ``bench.orphans``, which has the kernel kill it when the bench dies; a worker, which does
+    that itself, passes False."""
+    prefix = [sys.executable, "-m", "bench.orphans", str(os.getpid())] if orphan_guard else []
+    child = subprocess.Popen([*prefix, *args], env={**_ENV, **(env or {}), PARENT_ENV: str(os.getpid())}, **popen)
+    _children.append(child)
+    return child
+
+
+def end_children() -> None:
+    """Kill every child still running and reap it: the last step of every bench run."""
+    for child in _children:
+        if child.poll() is None:
+            child.kill()
+    for child in _children:
+        child.wait()
+    _children.clear()
 
 
 class BenchError(RuntimeError):
@@ -33,8 +61,8 @@ class Worker:
 
     def __init__(self, kind: str, *args: object) -> None:
         self.kind = kind
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.workers", kind, *map(str, args)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_ENV)
+        self.process = spawn([sys.executable, "-m", "bench.workers", kind, *map(str, args)], orphan_guard=False,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def wait_ready(self) -> None:
         if self._stdout.readline().strip() != "ready":
@@ -91,8 +119,8 @@ class CollectorProcess:
     def __init__(self, args: Sequence[str], log: Path, sources: int = 1) -> None:
         self.log = log
         with open(log, "wb") as err:
-            self.process = subprocess.Popen([sys.executable, "-m", "logduct", "collect", *args],
-                                            stdout=subprocess.DEVNULL, stderr=err, env=_ENV)
+            self.process = spawn([sys.executable, "-m", "logduct", "collect", *args],
+                                 stdout=subprocess.DEVNULL, stderr=err)
         wait_for(lambda: self._text().count("collecting from") >= sources or self.process.poll() is not None,
                  60, "the collector to start")
         if self.process.poll() is not None:

@@ -12,7 +12,7 @@ from logduct.tables import format_table
 
 #: Name and unit of each figure, in the order of the table.
 FIGURES = {
-    "copy_limit": ("COPY limit: pre-formatted rows into logs, schema indexes", "records/s"),
+    "copy_limit": ("COPY limit: ready rows, binary COPY into logs, schema indexes", "records/s"),
     "raw_fifo": ("raw FIFO: one write() a line, a reader counting lines", "records/s"),
     "raw_zmq": ("raw ZeroMQ: DEALER -> ROUTER, a line a message, no ack", "records/s"),
     "fifo_end_to_end": ("logduct FIFO: emitters -> collector -> committed rows", "records/s"),
@@ -42,6 +42,20 @@ FIGURES = {
     "zmq_many_cpu_us_collector": ("ZeroMQ, 50 emitters, CPU per record: collector", "us"),
     "zmq_many_cpu_us_postgres": ("ZeroMQ, 50 emitters, CPU per record: PostgreSQL backend", "us"),
 }
+
+
+#: The contenders of the peers table (--peers): their figures' prefix and their name. logduct's CPU
+#: parts are collector, emitters and postgres; a peer's are peer, feeders and postgres.
+CONTENDERS = {
+    "fifo": "logduct FIFO",
+    "zmq": "logduct ZeroMQ, acknowledged after commit",
+    "rsyslog": "rsyslog 8 imptcp -> mmjsonparse -> ompgsql, 2 action workers",
+    "syslog_ng_pipe": "syslog-ng 3 pipe() -> json-parser -> sql(), batches of 1,000",
+    "syslog_ng_tcp": "syslog-ng 3 network() TCP -> json-parser -> sql(), batches of 1,000",
+}
+PEER_FIGURES = {f"{peer}_{part}": unit for peer in ("rsyslog", "syslog_ng_pipe", "syslog_ng_tcp")
+                for part, unit in [("end_to_end", "records/s"), ("cpu_us_peer", "us"), ("cpu_us_feeders", "us"),
+                                   ("cpu_us_postgres", "us")]}
 
 
 @dataclass(frozen=True)
@@ -106,13 +120,53 @@ def table(figures: dict[str, float]) -> str:
     return text + "\n\n" + format_table(["ratio or figure", "value", "target", ""], checks)
 
 
+def peers_table(figures: dict[str, float]) -> str:
+    """logduct beside the peers: records/s, and as ratios to the COPY limit and to logduct FIFO of
+    the same run; CPU per record, all parts summed, then each part."""
+    rows: list[tuple[object, ...]] = []
+    if "copy_limit" in figures:
+        rows.append(("COPY limit (one process, pre-formatted rows)", _number(figures["copy_limit"]), "1.00",
+                     _ratio(figures["copy_limit"], figures.get("fifo_end_to_end")), ""))
+    for key, name in CONTENDERS.items():
+        rate = figures.get(f"{key}_end_to_end")
+        if rate is None:
+            continue
+        parts = [figures.get(f"{key}_cpu_us_{part}") for part in
+                 (("collector", "emitters", "postgres") if key in ("fifo", "zmq") else ("peer", "feeders", "postgres"))]
+        cpu = (f"{sum(p for p in parts if p is not None):.0f} ("
+               + " + ".join("?" if p is None else f"{p:.0f}" for p in parts) + ")")
+        rows.append((name, _number(rate), _ratio(rate, figures.get("copy_limit")),
+                     _ratio(rate, figures.get("fifo_end_to_end")), cpu))
+    return format_table(["contender", "records/s", "x COPY limit", "x logduct FIFO",
+                         "CPU us/record (collector or peer + emitters or feeders + PostgreSQL)"], rows)
+
+
+def _ratio(value: float, baseline: float | None) -> str:
+    return f"{value / baseline:.2f}" if baseline else ""
+
+
+def bad_lines_table(outcomes: list[dict[str, Any]]) -> str:
+    """Per contender: good rows lost, when the last good one was stored, where each bad line went."""
+    if not outcomes:
+        return ""
+    kinds = list(outcomes[0]["bad"])
+    rows: list[tuple[object, ...]] = []
+    for o in outcomes:
+        last = o["seconds_to_last_good"]
+        rows.append((o["contender"], f"{o['good_lost']} of {o['good_sent']}",
+                     f"{last:.2f} s" if last is not None else f"not all within {o['gave_up_after_s']:g} s",
+                     *(o["bad"][kind] for kind in kinds)))
+    return format_table(["contender", "good rows lost", "last good row stored after", *kinds], rows)
+
+
 def write_json(path: Path, machine: dict[str, Any], mode: str, runs: list[dict[str, float]],
-               figures: dict[str, float]) -> None:
+               figures: dict[str, float], extra: dict[str, Any] | None = None) -> None:
     targets = [{"target": t.label, "value": t.value(figures), "limit": t.limit,
                 "at_least": t.at_least, "met": t.met(figures)} for t in TARGETS]
+    units = {key: unit for key, (_, unit) in FIGURES.items()}
+    units.update({key: unit for key, unit in PEER_FIGURES.items() if key in figures})
     path.write_text(json.dumps({"machine": machine, "mode": mode, "figures": figures, "runs": runs,
-                                "units": {key: unit for key, (_, unit) in FIGURES.items()},
-                                "targets": targets}, indent=2) + "\n")
+                                "units": units, "targets": targets, **(extra or {})}, indent=2) + "\n")
 
 
 def write_chart(path: Path, figures: dict[str, float], title: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -20,10 +21,14 @@ from datetime import datetime, timezone
 import psycopg
 import zmq
 
+from logduct.fifo import PIPE_BUF
 from logduct.fifo_emitter import FifoEmitter
+from logduct.record import encode
 from logduct.sending import Emitter, Overflow
 from logduct.zmq_emitter import ZmqEmitter
 
+from .orphans import die_with_parent
+from .processes import PARENT_ENV
 from .records import lines, record, records
 
 Worker = Callable[..., dict[str, float]]
@@ -159,6 +164,49 @@ def _send_loop(endpoint: str, batch: list[bytes], options: dict[int, int | bytes
     return {"seconds": sent}
 
 
+@worker
+def tcp_feeder(address: str, count: str, first: str) -> dict[str, float]:
+    """An application sending records to a peer over TCP, one canonical JSON line each, encoding
+    included as logduct's emitters include it; the bytes go out in sends of up to 64 KiB."""
+    host, port = address.rsplit(":", 1)
+    batch = records(int(count), int(first))
+    with socket.create_connection((host, int(port))) as connection:
+        cpu = _ready()
+        began = time.perf_counter()
+        pending: list[bytes] = []
+        size = 0
+        for r in batch:
+            line = encode(r)
+            pending.append(line)
+            size += len(line)
+            if size >= 1 << 16:
+                connection.sendall(b"".join(pending))
+                pending, size = [], 0
+        connection.sendall(b"".join(pending))
+        connection.shutdown(socket.SHUT_WR)
+    return {"seconds": time.perf_counter() - began, "lost": 0, "cpu": _cpu_s() - cpu}
+
+
+@worker
+def fifo_feeder(path: str, count: str, first: str) -> dict[str, float]:
+    """An application writing records into a FIFO another program reads (syslog-ng's pipe()): whole
+    lines only, up to PIPE_BUF bytes a write(), so that two writers' lines never interleave."""
+    batch = records(int(count), int(first))
+    fd = os.open(path, os.O_WRONLY)  # blocks until the reader has the FIFO open
+    cpu = _ready()
+    began = time.perf_counter()
+    pending = b""
+    for r in batch:
+        line = encode(r)
+        if len(pending) + len(line) > PIPE_BUF:
+            os.write(fd, pending)  # blocking, a pipe write of at most PIPE_BUF is whole
+            pending = b""
+        pending += line
+    os.write(fd, pending)
+    os.close(fd)
+    return {"seconds": time.perf_counter() - began, "lost": 0, "cpu": _cpu_s() - cpu}
+
+
 def _cpu_s() -> float:
     """CPU time this process has used, user and system."""
     times = os.times()
@@ -166,6 +214,8 @@ def _cpu_s() -> float:
 
 
 def main() -> None:
+    if os.environ.get(PARENT_ENV):  # killed by the kernel if the bench dies first
+        die_with_parent(int(os.environ[PARENT_ENV]))
     kind, *args = sys.argv[1:]
     print(json.dumps(WORKERS[kind](*args)), flush=True)
 
