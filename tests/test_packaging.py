@@ -127,6 +127,28 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     assert test in ci
 
 
+def test_ci_installs_tox_into_a_virtual_environment_of_its_own() -> None:
+    """.ci/run makes .ci/venv (ignored by git) and puts it first on PATH before the README's command."""
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    venv, path, test = (ci.index(line) for line in (
+        "python3 -m venv .ci/venv", 'PATH="$PWD/.ci/venv/bin:$PATH"', "pip install tox && tox"))
+    assert venv < path < test
+    assert ".ci/venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_a_missing_python_in_tox_says_how_to_make_it_visible(tmp_path: Path) -> None:
+    """toxfile.py: tox's failure for an interpreter it cannot find is followed by what to do."""
+    pytest.importorskip("tox", reason="tox itself is not installed here (it is where tox runs)")
+    shutil.copy(ROOT / "toxfile.py", tmp_path)
+    (tmp_path / "tox.ini").write_text("[tox]\nskip_missing_interpreters = false\n"
+                                      "[testenv]\nskip_install = true\ncommands = python -V\n")
+    done = subprocess.run([sys.executable, "-m", "tox", "-c", str(tmp_path / "tox.ini"), "-e", "py399"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "evaluation failed" in output, output[-2000:]
+    assert "py399: no python3.99 on PATH. tox finds each Python on PATH" in output, output[-2000:]
+
+
 def test_systemd_unit_restarts_the_collector_on_failure_and_stops_it_with_sigterm() -> None:
     """docs/systemd: a C-level abort in libzmq is answered by a restart; a stop is SIGTERM (COL-4)."""
     unit = configparser.ConfigParser(strict=False, interpolation=None)
