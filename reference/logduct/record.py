@@ -62,6 +62,18 @@ class Record:
     host_ip: str
     data: dict[str, JSONValue] | None = None
 
+    @classmethod
+    def from_checked_fields(cls, time: datetime, application_name: str, environment_name: str, log_event: str,
+                            trace_id: str, file_path: str, host_ip: str, data: dict[str, JSONValue] | None) -> Record:
+        """A Record of fields the caller has already checked against section 1, time in UTC and host_ip
+        canonical: the constructor's checks skipped, for the hot paths that made the fields valid
+        themselves (``decode``). Anything else calls the constructor."""
+        record = object.__new__(cls)
+        for name, value in zip(FIELDS, (time, application_name, environment_name, log_event, trace_id, file_path,
+                                        host_ip, data), strict=True):
+            object.__setattr__(record, name, value)  # frozen: the way a frozen dataclass sets its own fields
+        return record
+
     def __post_init__(self) -> None:
         if not isinstance(self.time, datetime):
             raise ProtocolError("REC-5", "must be a datetime", field="time", value=self.time)
@@ -219,17 +231,41 @@ def decode(line: bytes) -> Record:
     except UnicodeDecodeError as error:
         raise ProtocolError("ENC-1", f"not UTF-8: byte {error.start} is {body[error.start]:#04x}",
                             value=body[max(0, error.start - 8):error.start + 8]) from None
-    _check_nesting(body)
+    _check_nesting(body)  # REC-11, before parsing
     try:
-        obj = _DECODER.decode(text)
+        obj = _DECODER.decode(text)  # REC-4 and REC-13 are judged as the parser reads
     except json.JSONDecodeError as error:
         raise ProtocolError("ENC-2", f"not one JSON text: {error.msg} at character {error.pos}",
                             value=text) from None
-    except ValueError:  # an integer too long for Python's int(), before any range check
-        raise ProtocolError("REC-13", "integer literal too long", value=text) from None
     except RecursionError:
         raise ProtocolError("REC-11", f"nests deeper than {MAX_DATA_DEPTH} levels") from None
-    return from_mapping(obj)
+    if b"\\u" in body:  # REC-12 can only be broken by an escape: the Record constructor checks every string
+        return from_mapping(obj)
+    return _from_parsed_line(obj)
+
+
+def _from_parsed_line(obj: object) -> Record:
+    """decode's fast path, the one nearly every line takes: a line without ``\\u`` escapes, all eight
+    members, none else. The parser has already judged what the Record constructor would judge again
+    inside ``data`` (JSON types only, REC-4, REC-11, REC-13), and valid UTF-8 cannot spell what
+    REC-12 forbids; the rules left are checked here, in the constructor's order (COL-1: the first
+    rule broken is named), and the Record is built without checking the rest twice."""
+    if not isinstance(obj, dict) or obj.keys() != _ALL_FIELDS:
+        return from_mapping(obj)
+    when = obj["time"]
+    if type(when) is not str:
+        raise ProtocolError("REC-5", f"must be a string, not {_json_type(when)}", field="time", value=when)
+    instant = rfc3339.parse(when)
+    for name in TEXT_FIELDS:
+        value = obj[name]
+        if type(value) is not str or not value or len(value) * 4 > MAX_TEXT_FIELD_BYTES:
+            _check_text(name, value)  # REC-8, with the precise reason (it passes a long ASCII string)
+    host_ip = canonical_ip(obj["host_ip"])
+    data = obj["data"]
+    if data is not None and type(data) is not dict:
+        raise ProtocolError("REC-10", "must be a JSON object or null", field="data", value=data)
+    return Record.from_checked_fields(instant, obj["application_name"], obj["environment_name"], obj["log_event"],
+                                      obj["trace_id"], obj["file_path"], host_ip, data)
 
 
 # The record object is level 0 of this count, data level 1: REC-11 allows 1 + 64 open brackets.
@@ -263,8 +299,6 @@ def _too_deep(shallow: bytes) -> ProtocolError:
         obj = _DECODER.decode(shallow.decode("utf-8"))
     except json.JSONDecodeError as error:
         return ProtocolError("ENC-2", f"not one JSON text: {error.msg} at character {error.pos}")
-    except ValueError:
-        return ProtocolError("REC-13", "integer literal too long")
     except ProtocolError as error:
         return error
     if not isinstance(obj, dict):
@@ -296,8 +330,32 @@ def _refuse_constant(name: str) -> None:
     raise ProtocolError("REC-13", f"{name} is not a JSON number", value=name)
 
 
+#: The most characters an integer literal in REC-13's range has: "-9223372036854775808" has 20.
+_LONGEST_INTEGER = len(str(MIN_INTEGER))
+
+
+def _integer(literal: str) -> int:
+    # REC-13: an integer literal MUST lie between -2^63 and 2^64-1. A literal this short always does,
+    # and one far too long is refused before int() spends time on it (or raises ValueError past
+    # Python's digit limit).
+    if len(literal) < _LONGEST_INTEGER:
+        return int(literal)
+    if len(literal) > _LONGEST_INTEGER or not MIN_INTEGER <= int(literal) <= MAX_INTEGER:
+        raise ProtocolError("REC-13", "integer outside -2^63 to 2^64-1", value=literal[:40])
+    return int(literal)
+
+
+def _number(literal: str) -> float:
+    # REC-13: a number MUST be a finite binary64; 1e400 is valid JSON, and infinite as a double.
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ProtocolError("REC-13", "number is not finite as a binary64", value=literal[:40])
+    return value
+
+
 # Made once: json.loads and json.dumps with options build a new decoder or encoder at every call.
-_DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant)
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant,
+                            parse_int=_integer, parse_float=_number)
 # ensure_ascii=False writes characters as UTF-8 and escapes only '"', '\' and U+0000-U+001F,
 # with the short forms where they exist and lower-case \u00XX otherwise: ENC-5 item 5.
 JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
