@@ -39,7 +39,7 @@ def lines(count: int, first: int = 0) -> list[bytes]:
     return [encode(r) for r in records(count, first)]
 
 
-def copy_rows(count: int) -> list[str]:
+def copy_rows(count: int) -> list[copy_format.LogsRow]:
     return [copy_format.logs_row(r) for r in records(count)]
 
 

@@ -2,7 +2,7 @@
 
     python -m bench.schema_cost [--rows 200000] [--batch 2000] [--dsn DSN]
 
-Each variant COPYs the same pre-formatted rows (the reference's own COPY lines, ~250-byte records)
+Each variant COPYs the same ready rows (the reference's own binary COPY rows of ~250-byte records)
 into a fresh ``logs`` table in batches, one transaction each, and reports rows/s and the ratio to
 the table with no index, all in one run on one server. Without --dsn it uses an embedded PostgreSQL.
 """
@@ -19,9 +19,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
+from psycopg.types.json import set_json_dumps
 
 from logduct import copy_format, sqlfiles
 from logduct.embedded import embedded_dsn
+from logduct.record import JSON_ENCODER
 
 from .records import copy_rows
 
@@ -40,18 +42,23 @@ def schema_without_indexes() -> str:
                       if "CREATE TABLE" in statement) + ";"
 
 
-def ingest(conn: psycopg.Connection[tuple[object, ...]], setup: list[str], lines: list[str], batch: int) -> float:
-    """Rows per second COPYing ``lines`` into a fresh logs table made by ``setup``."""
+def ingest(conn: psycopg.Connection[tuple[object, ...]], setup: list[str], rows: list[copy_format.LogsRow],
+           batch: int) -> float:
+    """Rows per second COPYing ``rows`` into a fresh logs table made by ``setup``: binary COPY of
+    ready rows (copy_format.py), as the collector's sink does, in batches as its."""
     conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
     for statement in setup:
         conn.execute(statement)
-    copy_statement = psycopg.sql.SQL("COPY logs ({}) FROM STDIN").format(
+    set_json_dumps(JSON_ENCODER.encode, context=conn)
+    copy_statement = psycopg.sql.SQL("COPY logs ({}) FROM STDIN (FORMAT BINARY)").format(
         psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, copy_format.LOGS_COLUMNS)))
     began = time.perf_counter()
-    for first in range(0, len(lines), batch):
+    for first in range(0, len(rows), batch):
         with conn.transaction(), conn.cursor().copy(copy_statement) as copy:
-            copy.write("".join(lines[first:first + batch]))
-    return len(lines) / (time.perf_counter() - began)
+            copy.set_types(copy_format.LOGS_TYPES)
+            for row in rows[first:first + batch]:
+                copy.write_row(row)
+    return len(rows) / (time.perf_counter() - began)
 
 
 def main() -> None:
@@ -61,7 +68,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each variant, interleaved; the median counts")
     parser.add_argument("--dsn")
     args = parser.parse_args()
-    lines = copy_rows(args.rows)
+    rows = copy_rows(args.rows)
     with ExitStack() as stack:
         dsn = args.dsn or stack.enter_context(embedded_dsn(_scratch_dir(stack)))
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -74,7 +81,7 @@ def main() -> None:
             runs: dict[str, list[float]] = {name: [] for name in variants}
             for _ in range(args.rounds):  # interleaved, so that a slow spell of the machine hits all
                 for name, setup in variants.items():
-                    runs[name].append(ingest(conn, setup, lines, args.batch))
+                    runs[name].append(ingest(conn, setup, rows, args.batch))
             rates = {name: statistics.median(rates) for name, rates in runs.items()}
             conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
     base = rates["no index"]

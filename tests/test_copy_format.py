@@ -1,4 +1,5 @@
-"""COPY text rows: exact bytes, and a real PostgreSQL reads back exactly what was written."""
+"""COPY rows (binary format): the values each column gets, and a real PostgreSQL reads back exactly
+what was written."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from reference_records import as_oracle, records
 
 from logduct import sqlfiles
 from logduct.batching import Accepted, Batch, Rejection
-from logduct.copy_format import logs_row, rejected_row
-from logduct.record import Record
+from logduct.copy_format import LOGS_COLUMNS, LOGS_TYPES, REJECTED_COLUMNS, REJECTED_TYPES, logs_row, rejected_row
+from logduct.record import Record, encode
 from logduct.sink import PostgresSink
 from logduct_conformance.compare import unmatched
 from logduct_conformance.processes import rejected_rows, stored_records
@@ -24,18 +25,23 @@ RECORD = Record(time=datetime(2018, 11, 1, 14, 3, 51, 123456, tzinfo=timezone.ut
                 data={"k": "v\\w\n"})
 
 
-def test_logs_row_escapes_tab_backslash_newline_and_cr() -> None:
-    """COPY text format: \\\\, \\t, \\n, \\r escaped; \\N for NULL; the delivery key last."""
-    assert logs_row(RECORD) == ("2018-11-01T14:03:51.123456Z\ta\\tb\tc\\\\d\te\\nf\tg\\rh\t/p\t10.0.0.1\t"
-                                '{"k":"v\\\\\\\\w\\\\n"}\t\\N\t\\N\n')
+def test_rows_hold_a_value_for_each_column_and_type() -> None:
+    """A logs row is the record's values in LOGS_COLUMNS' order, then the delivery key (ZMQ-3)."""
+    assert len(LOGS_COLUMNS) == len(LOGS_TYPES) and len(REJECTED_COLUMNS) == len(REJECTED_TYPES)
     session = uuid.UUID(int=1)
-    assert logs_row(RECORD, session, 7).endswith(f"\t{session}\t7\n")
+    row = logs_row(RECORD, session, 7)
+    assert dict(zip(LOGS_COLUMNS, row, strict=True)) == {
+        "time": RECORD.time, "application_name": "a\tb", "environment_name": "c\\d", "log_event": "e\nf",
+        "trace_id": "g\rh", "file_path": "/p", "host_ip": "10.0.0.1", "data": {"k": "v\\w\n"},
+        "emitter_session": session, "emitter_seq": 7}
+    assert logs_row(RECORD)[-2:] == (None, None)
 
 
-def test_rejected_row_carries_raw_bytes_as_hex_and_escapes_what_text_cannot_hold() -> None:
-    """PG-3: raw bytes as bytea hex; U+0000 and surrogates in a reason are escaped, not stored."""
+def test_rejected_row_keeps_raw_bytes_and_escapes_what_text_cannot_hold() -> None:
+    """PG-3: raw bytes as they came; U+0000 and surrogates in a reason or a source are escaped, since
+    PostgreSQL's text cannot hold them."""
     row = rejected_row("fifo", "/run/x\udcff", "ENC-1", "bad\x00 byte", b"\xff\x00\n")
-    assert row == "fifo\t/run/x\\\\udcff\tENC-1\tbad\\\\x00 byte\t\\\\xff000a\t\\N\t\\N\n"
+    assert row == ("fifo", "/run/x\\udcff", "ENC-1", "bad\\x00 byte", b"\xff\x00\n", None, None)
 
 
 def test_sink_stores_records_and_rejections_in_one_batch(pg_dsn: str) -> None:
@@ -64,7 +70,7 @@ def test_sink_quarantines_a_row_postgres_refuses_and_keeps_the_rest(pg_dsn: str)
     assert (written.stored, written.refused_by_database) == (3, 1)
     assert sorted(r.log_event for r in stored_records(pg_dsn)) == ["ok0", "ok1", "ok2"]
     [(transport, rule, reason, raw)] = rejected_rows(pg_dsn)
-    assert (transport, rule) == ("copy", "COL-2") and "no_bad" in reason and b"\tbad\t" in raw
+    assert (transport, rule) == ("copy", "COL-2") and "no_bad" in reason and raw == encode(bad)
 
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])

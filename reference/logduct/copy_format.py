@@ -1,58 +1,43 @@
-"""Rows for PostgreSQL's COPY ... FROM STDIN in text format. No I/O.
+"""Rows for PostgreSQL's ``COPY ... FROM STDIN (FORMAT BINARY)``: the column names, their types, and
+one tuple of Python values per row. No I/O.
 
-COPY of pre-formatted text lines is the fastest way into PostgreSQL from Python; formatting the
-lines here, apart from the connection, keeps the format testable byte for byte. In text format a
-row is tab-separated columns ending in LF; ``\\N`` is NULL; a backslash, LF, CR or tab inside a value
-is written as ``\\\\``, ``\\n``, ``\\r``, ``\\t``. Values never hold U+0000 (REC-12).
+Why binary: psycopg formats binary rows in C from typed values, and PostgreSQL reads a binary
+timestamptz or uuid without parsing text. Measured here on 100,000 seed-like rows (issue 13), binary
+COPY took 1.9 us of client CPU and 4.3 us of wall time per row, where hand-formatted text rows took 3.3
+and 7.6. Binary rows also need no escaping: a tab or a backslash in a value is just a byte.
+
+What the values must be: every text is valid UTF-8 without U+0000 (REC-12 makes records so; reasons
+and source names are made so by ``escape_unstorable``), and ``data`` is dumped as JSON by the
+connection's jsonb dumper, which the sink sets to the canonical encoder (ENC-5 item 5).
 """
 
 from __future__ import annotations
 
-import functools
-import re
+from datetime import datetime
 from uuid import UUID
 
-from .record import JSON_ENCODER, Record, escape_unstorable
-from .rfc3339 import format_utc
+from .record import JSONValue, Record, escape_unstorable
 
-#: The columns ``logs_row`` fills, in its order.
+#: The columns ``logs_row`` fills, in its order, and their PostgreSQL types (PG-1, PG-7; ZMQ-3's key).
 LOGS_COLUMNS = ("time", "application_name", "environment_name", "log_event", "trace_id", "file_path",
                 "host_ip", "data", "emitter_session", "emitter_seq")
-#: The columns ``rejected_row`` fills, in its order.
+LOGS_TYPES = ("timestamptz", "text", "text", "text", "text", "text", "text", "jsonb", "uuid", "int8")
+#: The columns ``rejected_row`` fills, in its order, and their types (PG-3).
 REJECTED_COLUMNS = ("transport", "source", "rule", "reason", "raw", "emitter_session", "emitter_seq")
+REJECTED_TYPES = ("text", "text", "text", "text", "bytea", "uuid", "int8")
 
-NULL = "\\N"
-_SPECIAL = re.compile("[\\\\\n\r\t]")
-_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-#: A session's text, once per session rather than once per row: a batch holds few sessions.
-_session_text = functools.lru_cache(maxsize=1024)(str)
+LogsRow = tuple[datetime, str, str, str, str, str, str, "dict[str, JSONValue] | None", "UUID | None", "int | None"]
+RejectedRow = tuple[str, "str | None", str, str, bytes, "UUID | None", "int | None"]
 
 
-def escape(value: str) -> str:
-    """A text value as COPY's text format spells it."""
-    return value.translate(_ESCAPES)
-
-
-def logs_row(record: Record, session: UUID | None = None, seq: int | None = None) -> str:
-    """One COPY line for ``logs``; ``session`` and ``seq`` are the ZeroMQ delivery key (ZMQ-3)."""
-    # JSON escapes every control character, so only its backslashes need doubling for COPY.
-    data = NULL if record.data is None else JSON_ENCODER.encode(record.data).replace("\\", "\\\\")
-    texts: tuple[str, ...] = (record.application_name, record.environment_name, record.log_event,
-                              record.trace_id, record.file_path)
-    if _SPECIAL.search("".join(texts)):  # one search for all five: escaping is rarely needed
-        texts = tuple(map(escape, texts))
-    return "\t".join((
-        format_utc(record.time), *texts, record.host_ip, data,
-        NULL if session is None else _session_text(session), NULL if seq is None else str(seq),
-    )) + "\n"
+def logs_row(record: Record, session: UUID | None = None, seq: int | None = None) -> LogsRow:
+    """One row for ``logs``; ``session`` and ``seq`` are the ZeroMQ delivery key (ZMQ-3)."""
+    return (record.time, record.application_name, record.environment_name, record.log_event, record.trace_id,
+            record.file_path, record.host_ip, record.data, session, seq)
 
 
 def rejected_row(transport: str, source: str | None, rule: str, reason: str, raw: bytes,
-                 session: UUID | None = None, seq: int | None = None) -> str:
-    """One COPY line for ``logs_rejected`` (PG-3); raw bytes as bytea hex."""
-    return "\t".join((
-        escape(transport), NULL if source is None else escape(escape_unstorable(source)), escape(rule),
-        escape(escape_unstorable(reason)), "\\\\x" + raw.hex(),
-        NULL if session is None else _session_text(session), NULL if seq is None else str(seq),
-    )) + "\n"
-
+                 session: UUID | None = None, seq: int | None = None) -> RejectedRow:
+    """One row for ``logs_rejected`` (PG-3): the raw bytes as they came, whatever they hold."""
+    return (transport, None if source is None else escape_unstorable(source), rule, escape_unstorable(reason), raw,
+            session, seq)

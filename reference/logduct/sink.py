@@ -1,8 +1,9 @@
 """Where accepted records and rejections go: PostgreSQL (COPY, one transaction a batch) or stdout.
 
-Theory of operation. The collector fills a ``Batch`` (batching.py): COPY lines for ``logs`` and for the
-quarantine ``logs_rejected``. ``PostgresSink.write`` stores a batch in one transaction, so that a
-record and a rejection received together are committed together (ZMQ-4 acknowledges on that).
+Theory of operation. The collector fills a ``Batch`` (batching.py) of records and rejections.
+``PostgresSink.write`` turns them into rows (copy_format.py) and COPYs them, in binary, into ``logs``
+and the quarantine ``logs_rejected`` in one transaction, so that a record and a rejection received
+together are committed together (ZMQ-4 acknowledges on that).
 
 Two kinds of failure, told apart by what PostgreSQL says. A fault of the database's state (the
 connection lost or refused, a read-only server, a full disk, a missing permission) says nothing
@@ -18,19 +19,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from typing import BinaryIO, TextIO, TypeVar
+from collections.abc import Callable, Sequence
+from typing import BinaryIO, NamedTuple, TextIO, TypeVar
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import set_json_dumps
 
 from . import copy_format, sqlfiles
 from .batching import Batch, Written
 from .delivery import Delivery, SeenDeliveries
 from .errors import DatabaseUnavailable
-from .record import encode
+from .record import JSON_ENCODER, encode
 
 Connection = psycopg.Connection[tuple[object, ...]]
 T = TypeVar("T")
@@ -43,12 +45,34 @@ RETRY_MOST_S = 30.0
 _ROW_FAULTS = (psycopg.DataError, psycopg.IntegrityError)
 
 
+class _Table(NamedTuple):
+    """A table the sink COPYs into: its name, and the columns and types of its rows (copy_format.py)."""
+
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    def names(self) -> sql.Composable:
+        return sql.SQL(", ").join(map(sql.Identifier, self.columns))
+
+
+_LOGS = _Table("logs", copy_format.LOGS_COLUMNS, copy_format.LOGS_TYPES)
+_REJECTED = _Table("logs_rejected", copy_format.REJECTED_COLUMNS, copy_format.REJECTED_TYPES)
+
+
 def _staging(table: str) -> sql.Identifier:
     return sql.Identifier(f"{table}_incoming")
 
 
 def _key(delivery: Delivery | None) -> tuple[UUID | None, int | None]:
     return (None, None) if delivery is None else (delivery.session, delivery.seq)
+
+
+def _connect(dsn: str) -> Connection:
+    conn = psycopg.connect(dsn, autocommit=True)
+    # jsonb values are dumped canonically (ENC-5 item 5: characters as UTF-8, no spaces), as stdout has them.
+    set_json_dumps(JSON_ENCODER.encode, context=conn)
+    return conn
 
 
 def _one_line(error: BaseException) -> str:
@@ -75,7 +99,7 @@ class PostgresSink:
         self.give_up: Callable[[], bool] = lambda: False
         self._fault: str | None = None  # what is wrong with the database now, as last said on stderr
         try:  # a DSN that is malformed or names no reachable server at start is the operator's to fix
-            self._conn = psycopg.connect(dsn, autocommit=True)
+            self._conn = _connect(dsn)
         except psycopg.Error as error:
             raise DatabaseUnavailable(None, f"cannot reach PostgreSQL: {_one_line(error)}") from None
         self._conn = self._until_done(self._prepare, self._conn)
@@ -112,7 +136,7 @@ class PostgresSink:
     def _reconnect(self) -> None:
         self._conn.close()
         try:
-            self._conn = psycopg.connect(self._dsn, autocommit=True)  # closed by the next reconnect
+            self._conn = _connect(self._dsn)  # closed by the next reconnect
             self._prepare(self._conn)
         except psycopg.Error as error:
             self._say_fault(f"{type(error).__name__}: {_one_line(error)}")
@@ -135,75 +159,79 @@ class PostgresSink:
         keyed = any(a.delivery for a in batch.records) or any(r.delivery for r in batch.rejections)
         try:
             with self._conn.transaction():
-                stored = self._store("logs", copy_format.LOGS_COLUMNS, logs_rows, keyed)
-                rejected = self._store("logs_rejected", copy_format.REJECTED_COLUMNS, rejected_rows, keyed)
+                stored = self._store(_LOGS, logs_rows, keyed)
+                rejected = self._store(_REJECTED, rejected_rows, keyed)
         except _ROW_FAULTS:
-            return self._write_row_by_row(logs_rows, rejected_rows, keyed)
+            return self._write_row_by_row(batch, logs_rows, rejected_rows, keyed)
         return Written(stored=stored,
                        duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected)
 
-    def _write_row_by_row(self, logs_rows: list[str], rejected_rows: list[str], keyed: bool) -> Written:
+    def _write_row_by_row(self, batch: Batch, logs_rows: list[copy_format.LogsRow],
+                          rejected_rows: list[copy_format.RejectedRow], keyed: bool) -> Written:
         """COL-2: store what PostgreSQL takes; quarantine, with its error, each row it refuses. One
         transaction, a savepoint a row: a database fault midway leaves nothing half stored."""
         stored = refused = rejected = unstorable = 0
         rejected_rows = list(rejected_rows)
         with self._conn.transaction():
-            for row in logs_rows:
-                count, error = self._store_one("logs", copy_format.LOGS_COLUMNS, row, keyed)
+            for accepted, row in zip(batch.records, logs_rows, strict=True):
+                count, error = self._store_one(_LOGS, row, keyed)
                 stored += count
                 if error is not None:
                     refused += 1
                     rejected_rows.append(copy_format.rejected_row(
                         "copy", None, "COL-2", f"PostgreSQL refused a valid record: {_one_line(error)}",
-                        row.encode()))
-            for row in rejected_rows:
-                count, error = self._store_one("logs_rejected", copy_format.REJECTED_COLUMNS, row, keyed)
+                        encode(accepted.record)))
+            for rejection in rejected_rows:
+                count, error = self._store_one(_REJECTED, rejection, keyed)
                 rejected += count
                 if error is not None:
                     unstorable += 1
                     print(f"logduct: COL-9: the quarantine refused a rejection ({_one_line(error)}): "
-                          f"{row[:200]!r}", file=sys.stderr)
+                          f"{str(rejection)[:200]}", file=sys.stderr)
         return Written(stored=stored, refused_by_database=refused, unstorable=unstorable,
                        duplicates=len(logs_rows) + len(rejected_rows) - stored - rejected - refused - unstorable)
 
-    def _store_one(self, table: str, columns: tuple[str, ...], row: str, keyed: bool) -> tuple[int, Exception | None]:
+    def _store_one(self, table: _Table, row: tuple[object, ...], keyed: bool) -> tuple[int, Exception | None]:
         """One row under a savepoint: (rows stored, None), or (0, the error) if PostgreSQL refused it."""
         try:
             with self._conn.transaction():
-                return self._store(table, columns, [row], keyed), None
+                return self._store(table, [row], keyed), None
         except _ROW_FAULTS as error:
             return 0, error
 
-    def _store(self, table: str, columns: tuple[str, ...], rows: list[str], keyed: bool) -> int:
+    def _store(self, table: _Table, rows: Sequence[tuple[object, ...]], keyed: bool) -> int:
         """COPY ``rows`` into ``table``; the number of rows stored. With delivery keys, a row already
         stored is skipped, not an error (ZMQ-6, PG-4)."""
         if not rows:
             return 0
-        names = sql.SQL(", ").join(map(sql.Identifier, columns))
         if keyed:
             try:
                 # Most batches hold no delivery stored before: COPY them straight in, under a savepoint.
                 with self._conn.transaction():
-                    self._copy_into(sql.Identifier(table), names, rows)
+                    self._copy_into(sql.Identifier(table.name), table, rows)
                 return len(rows)
             except psycopg.errors.UniqueViolation:
                 pass  # some were stored before: sort them out through the staging table
         else:
-            self._copy_into(sql.Identifier(table), names, rows)
+            self._copy_into(sql.Identifier(table.name), table, rows)
             return len(rows)
-        staging = _staging(table)
-        self._copy_into(staging, names, rows)
+        staging = _staging(table.name)
+        names = table.names()
+        self._copy_into(staging, table, rows)
         # No conflict target: the delivery key's unique index may also hold the partition key (time)
         # or Citus's distribution column (trace_id), which a resent record repeats (docs/scaling.md).
         inserted = self._conn.execute(sql.SQL(
             "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING").format(
-                table=sql.Identifier(table), names=names, staging=staging))
+                table=sql.Identifier(table.name), names=names, staging=staging))
         return inserted.rowcount
 
-    def _copy_into(self, table: sql.Identifier, names: sql.Composable, rows: list[str]) -> None:
+    def _copy_into(self, target: sql.Identifier, table: _Table, rows: Sequence[tuple[object, ...]]) -> None:
         # PG-6: values travel only as COPY data; names are composed by psycopg.sql, never spliced.
-        with self._conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, names)) as copy:
-            copy.write("".join(rows))
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, table.names())
+        with self._conn.cursor().copy(statement) as copy:
+            copy.set_types(table.types)
+            for row in rows:
+                copy.write_row(row)
 
     def close(self) -> None:
         self._conn.close()
