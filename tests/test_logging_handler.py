@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
+import multiprocessing
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from psycopg.types.json import Jsonb
 
+from logduct import sqlfiles
+from logduct.errors import ProtocolError
 from logduct.fifo import PIPE_BUF, PORTABLE_PIPE_BUF
 from logduct.fifo_emitter import FifoEmitter
-from logduct.logging_handler import LogductHandler, trace_id
+from logduct.logging_handler import LogductHandler, LogductQueueHandler, outbound_address, trace_id
 from logduct.record import Record, decode, encode
-from logduct_conformance.peers import RawFifoReader
+from logduct.zmq_emitter import ZmqEmitter
+from logduct_conformance.oracle import ack_of, read_message
+from logduct_conformance.peers import RawFifoReader, RawRouter
 
 
 @pytest.fixture
@@ -114,3 +133,280 @@ def test_any_log_call_fits_in_one_atomic_write(message: str, extra: dict[str, st
     line = handler.to_line(log)
     assert len(line) <= limit
     assert encode(decode(line)) == line  # a valid record, in canonical form
+
+
+# --- arbitrary values, checked as they go rather than validated again -------------------------------
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats()
+    | st.text(st.characters(exclude_categories=()), max_size=20) | st.builds(Path, st.text(max_size=5)),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text(st.characters(exclude_categories=()), max_size=8) | st.integers(), children, max_size=4),
+    max_leaves=25)
+
+
+def nested(depth: int) -> object:
+    value: object = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@settings(max_examples=150)
+@given(values=st.dictionaries(st.text(st.characters(exclude_categories=()), max_size=12), json_like, max_size=5),
+       message=st.text(st.characters(exclude_categories=()), max_size=40),
+       name=st.text(st.characters(exclude_categories=()), max_size=20),
+       created=st.floats(min_value=-62_135_596_800, max_value=253_402_300_799))
+def test_any_values_make_a_valid_canonical_line(values: dict[str, object], message: str, name: str,
+                                                created: float) -> None:
+    """The handler skips Record's validation of what it built, so every value it is handed must come
+    out valid on its own: NUL, surrogates, huge integers, NaN, objects, non-string keys (REC-8 to
+    REC-13), whatever the time; decode() checks every rule."""
+    handler = LogductHandler(FifoEmitter("/nonexistent/fifo"), application_name="WebApp",
+                             environment_name="production", host_ip="192.0.2.2")
+    log = logging.LogRecord(name, logging.INFO, message, 1, message, None, None)
+    log.created = created
+    log.__dict__.update({f"x_{key}": value for key, value in values.items()})
+    line = handler.to_line(log)
+    record = decode(line)
+    assert encode(record) == line
+    assert record.time == datetime.fromtimestamp(created, timezone.utc)  # to the microsecond, as logging has it
+
+
+def test_nesting_past_rec11_becomes_a_string_at_the_deepest_level() -> None:
+    """REC-11: data is level 1, so an extra field sits at level 2, and level 64 is the deepest."""
+    handler = LogductHandler(FifoEmitter("/nonexistent/fifo"), application_name="WebApp",
+                             environment_name="production", host_ip="192.0.2.2")
+    log = logging.LogRecord("x", logging.INFO, __file__, 1, "deep", None, None)
+    log.deep = nested(200)
+    record = decode(handler.to_line(log))
+    assert record.data is not None
+    value, depth = record.data["deep"], 2
+    while isinstance(value, list):
+        value, depth = value[0], depth + 1
+    assert depth == 65 and isinstance(value, str)  # the level-65 list, written as text
+
+
+# --- behind QueueHandler and QueueListener -----------------------------------------------------------
+
+SEED_TRACE = "bfb95991-ae1b-4f7b-bc11-024dc53b964f"
+
+
+def log_the_seed_calls(logger: logging.Logger) -> None:
+    """Three calls, from the same source lines whichever handler listens: a template with arguments,
+    an exception, a stack; under a trace id set as the context variable."""
+    token = trace_id.set(SEED_TRACE)
+    try:
+        logger.info("login for %s", "jay", extra={"user": "jay", "age": 48})
+        try:
+            {}["missing"]
+        except KeyError:
+            logger.exception("login_error for %s", "jay", extra={"user": "jay"})
+        logger.warning("slow", stack_info=True)
+    finally:
+        trace_id.reset(token)
+
+
+def direct_and_queued(tmp_path: Path, queue_handler: Any, to_queue: Any) -> tuple[list[Record], list[Record]]:
+    """The seed calls through a LogductHandler, then through ``queue_handler`` and a QueueListener to
+    another LogductHandler: each on its own real FIFO, as they arrived there."""
+    readers = [RawFifoReader(tmp_path / "direct.fifo"), RawFifoReader(tmp_path / "queued.fifo")]
+    direct, behind = (LogductHandler(fifo=tmp_path / name, application_name="WebApp", environment_name="production",
+                                     host_ip="172.18.0.3") for name in ("direct.fifo", "queued.fifo"))
+    listener = QueueListener(to_queue, behind)
+    logger = logging.getLogger(f"app.{tmp_path.name}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    try:
+        for handler in (direct, queue_handler):
+            if handler is queue_handler:
+                listener.start()
+            logger.addHandler(handler)
+            # From the same line each time, in a thread of its own: the stack is short, and the same.
+            calls = threading.Thread(target=log_the_seed_calls, args=(logger,))
+            calls.start()
+            calls.join()
+            logger.removeHandler(handler)
+        listener.stop()  # every queued record handled
+        return received(readers[0], 3), received(readers[1], 3)
+    finally:
+        for handler in (direct, behind):
+            handler.close()
+        for reader in readers:
+            reader.close()
+
+
+def at_one_time(record: Record) -> Record:
+    return replace(record, time=datetime(2018, 11, 1, tzinfo=timezone.utc))
+
+
+def test_behind_a_logduct_queue_handler_records_map_as_direct_ones(tmp_path: Path) -> None:
+    """LogductQueueHandler keeps what the stock prepare flattens, template and trace id included, through
+    a multiprocessing queue (so it pickles): the same records, byte for byte, but for the time."""
+    to_queue: multiprocessing.Queue[logging.LogRecord] = multiprocessing.Queue()
+    try:
+        direct, queued = direct_and_queued(tmp_path, LogductQueueHandler(to_queue), to_queue)
+    finally:
+        to_queue.close()
+        to_queue.join_thread()
+    assert [r.log_event for r in queued] == ["login for %s", "login_error for %s", "slow"]
+    assert not any("logduct_truncated" in (r.data or {}) for r in direct)
+    assert {r.trace_id for r in queued} == {SEED_TRACE}
+    assert [encode(at_one_time(r)) for r in queued] == [encode(at_one_time(r)) for r in direct]
+
+
+def test_behind_the_stock_queue_handler_only_the_template_and_trace_id_are_lost(tmp_path: Path) -> None:
+    """The stock QueueHandler.prepare joins message, traceback and stack into one msg; the handler splits
+    them again, so data.traceback and data.stack stay, and the event is not the traceback. What the stock
+    record no longer holds, the template and the logging thread's trace id, is all that differs."""
+    to_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    direct, queued = direct_and_queued(tmp_path, QueueHandler(to_queue), to_queue)
+    assert direct[1].data is not None and "KeyError: 'missing'" in str(direct[1].data["traceback"])
+    assert direct[2].data is not None and str(direct[2].data["stack"]).startswith("Stack (most recent call last):")
+    expected = [replace(r, log_event=str((r.data or {})["message"]), trace_id="-") for r in direct]
+    assert [r.log_event for r in expected] == ["login for jay", "login_error for jay", "slow"]
+    assert [encode(at_one_time(r)) for r in queued] == [encode(at_one_time(r)) for r in expected]
+
+
+def test_the_seed_query_with_traceback_finds_records_from_behind_a_queue(tmp_path: Path,
+                                                                          pg_conn: psycopg.Connection[Any]) -> None:
+    """Stored as a collector stores them, the records from behind the stock QueueHandler answer the
+    seed's with_traceback query as direct ones do: the exception's record, and only it."""
+    to_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _, queued = direct_and_queued(tmp_path, QueueHandler(to_queue), to_queue)
+    pg_conn.execute(sqlfiles.schema())
+    with pg_conn.cursor() as cur:
+        cur.executemany("INSERT INTO logs (time, application_name, environment_name, log_event, trace_id,"
+                        " file_path, host_ip, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        [(r.time, r.application_name, r.environment_name, r.log_event, r.trace_id, r.file_path,
+                          r.host_ip, Jsonb(r.data)) for r in queued])
+    rows = pg_conn.execute(sqlfiles.named_statements("queries.sql")["with_traceback"].sql).fetchall()
+    assert [(event, "KeyError: 'missing'" in data["traceback"]) for event, data in rows] == [
+        ("login_error for jay", True)]
+
+
+# --- dictConfig: a class and plain arguments ----------------------------------------------------------
+
+def run_configured(config: dict[str, Any]) -> subprocess.Popen[str]:
+    """An application that configures logging with ``config`` alone, logs once and exits: its exit runs
+    logging.shutdown, which flushes and closes the handler."""
+    program = ("import json, logging.config, sys\n"
+               "logging.config.dictConfig(json.loads(sys.argv[1]))\n"
+               "logging.getLogger('app').warning('login', extra={'user': 'jay'})\n")
+    return subprocess.Popen([sys.executable, "-c", program, json.dumps(config)], stderr=subprocess.PIPE, text=True)
+
+
+def logduct_config(**transport: Any) -> dict[str, Any]:
+    return {"version": 1, "disable_existing_loggers": False,
+            "handlers": {"logduct": {"class": "logduct.logging_handler.LogductHandler", "level": "INFO",
+                                     "application_name": "WebApp", "environment_name": "production",
+                                     "host_ip": "172.18.0.3", **transport}},
+            "root": {"handlers": ["logduct"], "level": "INFO"}}
+
+
+def test_dict_config_builds_a_fifo_handler_from_a_path(tmp_path: Path) -> None:
+    reader = RawFifoReader(tmp_path / "logs.fifo")
+    app = run_configured(logduct_config(fifo=str(tmp_path / "logs.fifo")))
+    try:
+        [record] = received(reader)
+        assert (record.application_name, record.log_event, record.host_ip) == ("WebApp", "login", "172.18.0.3")
+        assert record.data is not None and record.data["user"] == "jay"
+    finally:
+        _, stderr = app.communicate(timeout=60)
+        reader.close()
+    assert app.returncode == 0, stderr
+
+
+def test_dict_config_builds_a_zmq_handler_from_endpoints(tmp_path: Path) -> None:
+    """A list of endpoints, as JSON or YAML gives it; the record is acknowledged, so the exit's flush
+    ends at once and nothing is reported lost."""
+    endpoint = f"ipc://{tmp_path}/collector.sock"
+    with RawRouter(endpoint) as router:
+        app = run_configured(logduct_config(zmq=[endpoint]))
+        try:
+            identity, frames = router.receive(timeout_s=60)
+            message = read_message(frames)
+            router.acknowledge(identity, frames)
+        finally:
+            _, stderr = app.communicate(timeout=60)
+    [record] = [decode(line) for line in message.records]
+    assert (record.application_name, record.log_event) == ("WebApp", "login")
+    assert app.returncode == 0 and "not acknowledged" not in stderr, stderr
+    assert ack_of(message)  # the acknowledgement sent was a well-formed one for this message
+
+
+def test_one_transport_exactly(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="one of"):
+        LogductHandler(application_name="WebApp", environment_name="production")
+    with pytest.raises(TypeError, match="one of"):
+        LogductHandler(FifoEmitter(tmp_path / "a"), fifo=tmp_path / "b", application_name="WebApp",
+                       environment_name="production")
+
+
+def test_a_zmq_emitter_is_an_emitter(tmp_path: Path) -> None:
+    """The Emitter protocol admits both emitters (mypy --strict checks this file too)."""
+    handler = LogductHandler(ZmqEmitter(f"ipc://{tmp_path}/none.sock"), application_name="WebApp",
+                             environment_name="production", flush_timeout_s=0)
+    handler.close()
+
+
+# --- host_ip ----------------------------------------------------------------------------------------
+
+def test_host_ip_defaults_to_an_address_of_this_host() -> None:
+    """The default is an address this host owns (only those can be bound), and, where `ip` can say it,
+    the source address of the route out. Finding it sends nothing: connect() on a UDP socket only
+    picks a route, so no packet leaves loopback, or the host."""
+    handler = LogductHandler(FifoEmitter("/nonexistent/fifo"), application_name="WebApp", environment_name="x")
+    address = ipaddress.ip_address(handler.host_ip)
+    with socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((handler.host_ip, 0))  # fails (EADDRNOTAVAIL) for an address not on this host
+    if shutil.which("ip") and handler.host_ip != "127.0.0.1":
+        route = subprocess.run(["ip", "-o", f"-{address.version}", "route", "get", "192.0.2.1" if address.version
+                                == 4 else "2001:db8::1"], capture_output=True, text=True, check=True).stdout.split()
+        assert route[route.index("src") + 1] == handler.host_ip
+
+
+def test_host_ip_falls_back_to_loopback_without_a_route() -> None:
+    """In a network namespace of its own there is only loopback, and no route to anywhere else."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to make a network namespace")
+    probe = subprocess.run(["unshare", "--net", sys.executable, "-c",
+                            "from logduct.logging_handler import outbound_address; print(outbound_address())"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0 and "unshare" in probe.stderr:
+        pytest.skip(f"no network namespace here: {probe.stderr.strip()}")
+    assert (probe.returncode, probe.stdout) == (0, "127.0.0.1\n"), probe.stderr
+
+
+def test_host_ip_given_is_canonical_and_checked_once() -> None:
+    handler = LogductHandler(FifoEmitter("/nonexistent/fifo"), application_name="WebApp", environment_name="x",
+                             host_ip="::FFFF:10.0.0.1")
+    assert handler.host_ip == "::ffff:10.0.0.1" == decode(handler.to_line(
+        logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None))).host_ip
+    with pytest.raises(ProtocolError, match="REC-9"):
+        LogductHandler(FifoEmitter("/nonexistent/fifo"), application_name="WebApp", environment_name="x",
+                       host_ip="localhost")
+    assert outbound_address() != ""
+
+
+# --- flush ------------------------------------------------------------------------------------------
+
+def test_flush_drains_the_emitters_queue_and_gives_up_at_its_timeout(tmp_path: Path) -> None:
+    """With no reader the records wait in the queue (FIFO-4): flush gives up after flush_timeout_s and
+    they stay queued. Once a reader is there, flush returns only when they are in the pipe."""
+    fifo = tmp_path / "late.fifo"
+    handler = LogductHandler(fifo=fifo, application_name="WebApp", environment_name="production",
+                             flush_timeout_s=0.05)
+    for n in range(3):
+        handler.handle(logging.LogRecord("x", logging.INFO, __file__, n, "queued", None, None))
+    handler.flush()
+    assert handler.emitter.stats().queued == 3
+    reader = RawFifoReader(fifo)
+    try:
+        handler.flush_timeout_s = 60  # a bound, never waited out while the reader reads
+        handler.flush()
+        assert (handler.emitter.stats().sent, handler.emitter.stats().queued) == (3, 0)
+        assert len(reader.drain()) == 3  # already in the pipe: no waiting for them here
+    finally:
+        handler.close()
+        reader.close()
