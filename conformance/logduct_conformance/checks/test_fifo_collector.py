@@ -195,45 +195,70 @@ def test_garbage_never_stops_the_collector(implementation: Implementation, tmp_p
 
 
 @pytest.mark.rules("ENC-2", "FIFO-7")
-def test_a_line_cut_across_writes_and_reads_arrives_whole(collector: CollectorUnderTest) -> None:
-    """A line written in three parts, each read before the next is written, is one record."""
-    collector.start()
+def test_a_line_cut_across_writes_and_reads_arrives_whole(collector: CollectorUnderTest,
+                                                          by_rule: RuleVerdicts) -> None:
+    """A line written in three parts, each read before the next is written, is one record (ENC-2); its
+    writer gone, the collector reads on (FIFO-7)."""
+    process = collector.start()
     line = encode(record(1))
     fd = os.open(collector.fifo, os.O_WRONLY)
     for part in (line[:10], line[10:-10], line[-10:]):
         os.write(fd, part)
         wait_for(lambda: unread_bytes(collector.fifo) == 0, "the collector to read the part")
     os.close(fd)
-    assert delivery_report([record(1)], collector.wait_accepted(1, timeout_s=10)) == (0, 0, 0)
+    try:
+        collector.wait_accepted(1, timeout_s=10)
+    except TimeoutError:
+        pass  # a record never stored is named below
+    with by_rule.check("ENC-2", "the line cut in three, stored as one record"):
+        assert delivery_report([record(1)], collector.accepted()) == (0, 0, 0)
+    with by_rule.check("FIFO-7", "the collector still runs once its writer has left"):
+        assert process.popen.poll() is None, f"the collector ended: {process.stderr[-2000:]}"
 
 
 @pytest.mark.rules("REC-5", "REC-6", "PG-7")
-def test_times_are_stored_as_the_instants_they_name(collector: CollectorUnderTest) -> None:
-    """Offsets, lower-case t/z, nanoseconds and a leap second: each stored as its UTC instant, truncated."""
+def test_times_are_stored_as_the_instants_they_name(collector: CollectorUnderTest, by_rule: RuleVerdicts) -> None:
+    """Offsets and lower-case t (REC-5), digits past the sixth and a leap second (REC-6), a plain UTC
+    time (PG-7: a timestamptz keeps the instant): each stored as its UTC instant, truncated."""
     collector.start()
-    spelled = {"2018-11-01T16:03:51.1234569+02:00": datetime(2018, 11, 1, 14, 3, 51, 123456, tzinfo=timezone.utc),
-               "2018-11-01t09:33:51-04:30": datetime(2018, 11, 1, 14, 3, 51, tzinfo=timezone.utc),
-               "2016-12-31T23:59:60.5Z": datetime(2017, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)}
+    utc = timezone.utc
+    spelled = {  # as sent: the rule it probes, the instant SPEC.md stores
+        "2018-11-01T16:03:51.123456+02:00": ("REC-5", datetime(2018, 11, 1, 14, 3, 51, 123456, tzinfo=utc)),
+        "2018-11-01t09:33:51-04:30": ("REC-5", datetime(2018, 11, 1, 14, 3, 51, tzinfo=utc)),
+        "2018-11-01T14:03:51.1234569Z": ("REC-6", datetime(2018, 11, 1, 14, 3, 51, 123456, tzinfo=utc)),
+        "2016-12-31T23:59:60.5Z": ("REC-6", datetime(2017, 1, 1, 0, 0, 0, 500000, tzinfo=utc)),
+        "2018-11-01T14:03:51Z": ("PG-7", datetime(2018, 11, 1, 14, 3, 51, tzinfo=utc)),
+    }
     lines = b"".join(json.dumps({**json.loads(encode(record(n))), "time": text}).encode() + b"\n"
                      for n, text in enumerate(spelled))
     collector.write(lines)
-    stored = {r.trace_id: r.time for r in collector.wait_accepted(3)}
-    assert stored == {record(n).trace_id: instant for n, instant in enumerate(spelled.values())}
+    try:
+        collector.wait_accepted(len(spelled))
+    except TimeoutError:
+        pass  # a time never stored is named below
+    stored = {r.trace_id: r.time for r in collector.accepted()}
+    for n, (text, (rule, instant)) in enumerate(spelled.items()):
+        with by_rule.check(rule, text):
+            assert stored.get(record(n).trace_id) == instant, f"stored as {stored.get(record(n).trace_id)}"
 
 
 @pytest.mark.rules("COL-4", "CLI-1")
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_a_stop_signal_commits_everything_read_and_exits_zero(collector: CollectorUnderTest,
-                                                                stop: signal.Signals) -> None:
-    """Records read, then SIGTERM, or SIGINT as Ctrl-C sends it, at once: all of them are stored, and
-    the exit status is 0 (CLI-1: a collector runs until one of them)."""
+                                                                stop: signal.Signals, by_rule: RuleVerdicts) -> None:
+    """Records read, then SIGTERM, or SIGINT as Ctrl-C sends it, at once: the collector ends with
+    status 0 (CLI-1: it runs until one of them, as COL-4 says), and all of them are stored (COL-4)."""
     process = collector.start()
     sent = [record(n) for n in range(300)]
     collector.write(b"".join(map(encode, sent)))
     wait_for(lambda: unread_bytes(collector.fifo) == 0, "the collector to read the records")
     process.send_signal(stop)
-    assert process.wait(30) == 0, f"exit status {process.popen.returncode} after {stop.name}: {process.stderr[-2000:]}"
-    assert delivery_report(sent, collector.accepted()) == (0, 0, 0)
+    status = process.wait(30)
+    for rule in ("CLI-1", "COL-4"):
+        with by_rule.check(rule, f"the exit status after {stop.name}"):
+            assert status == 0, f"exit status {status} after {stop.name}: {process.stderr[-2000:]}"
+    with by_rule.check("COL-4", f"every record read before {stop.name} committed"):
+        assert delivery_report(sent, collector.accepted()) == (0, 0, 0)
 
 
 @pytest.mark.rules("FIFO-6", "FIFO-8", "COL-5")
@@ -271,8 +296,11 @@ def test_fifo_is_created_owner_only_and_a_path_that_is_not_a_fifo_refused(
 
 @pytest.mark.needs("postgres")
 @pytest.mark.rules("PG-1", "PG-2", "PG-3", "CLI-3")
-def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: CollectorUnderTest) -> None:
-    """Records through the collector, then the seed's five queries: each returns what the Python model says."""
+def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: CollectorUnderTest,
+                                                                  by_rule: RuleVerdicts) -> None:
+    """Records through the collector, then the seed's five queries: each returns what the Python model says,
+    which takes the eight columns holding what they name (PG-1). Columns beyond them have defaults (PG-2);
+    logs_rejected has PG-3's columns; the implementation's ``query NAME`` runs each query (CLI-3)."""
     collector.start()
     sent = []
     for n in range(60):
@@ -310,13 +338,42 @@ def test_seed_queries_return_what_a_model_of_the_records_predicts(collector: Col
             "login_errors": [(data, path) for data, path in run("login_errors")],
             "with_traceback": sorted((event, data["n"]) for event, data in run("with_traceback")),
         }
-    assert got == model
+    for name in model:
+        with by_rule.check("PG-1", f"the seed query {name}"):
+            assert got[name] == model[name]
+    columns = _columns(collector.dsn)
+    with by_rule.check("PG-2", "every column of logs beyond the eight has a default"):
+        extra = sorted(name for table, name in columns if table == "logs" and name not in MEMBERS)
+        assert [name for name in extra if columns["logs", name] is None] == [], "columns without a default"
+    with by_rule.check("PG-3", "logs_rejected has the quarantine's columns"):
+        assert set(_QUARANTINE_COLUMNS) <= {name for table, name in columns if table == "logs_rejected"}
+    for name in model:
+        with by_rule.check("CLI-3", f"query {name}"):
+            command = collector.implementation.collector or []  # SPEC.md 9: the collector's command has query
+            done = Process([*command, "query", "--dsn", collector.dsn, name], collector.workdir, f"query-{name}")
+            assert done.wait(60) == 0, done.stderr[-2000:]
+
+
+#: PG-3: the columns of logs_rejected.
+_QUARANTINE_COLUMNS = ("received_at", "transport", "source", "rule", "reason", "raw", "emitter_session",
+                       "emitter_seq")
+
+
+def _columns(dsn: str) -> dict[tuple[str, str], str | None]:
+    """(table, column) of logs and logs_rejected: the column's default, or "NULL" for a nullable column
+    with none (an INSERT that leaves it out stores NULL), or None: no default and NOT NULL."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT table_name, column_name, column_default, is_nullable"
+                            " FROM information_schema.columns WHERE table_schema = current_schema()"
+                            " AND table_name IN ('logs', 'logs_rejected')").fetchall()
+    return {(table, name): default if default is not None else ("NULL" if nullable == "YES" else None)
+            for table, name, default, nullable in rows}
 
 
 @pytest.mark.needs("postgres")
 @pytest.mark.rules("COL-8", "COL-2")
 def test_a_flood_of_bad_lines_is_not_all_stored_and_the_valid_lines_among_it_are(
-        collector: CollectorUnderTest) -> None:
+        collector: CollectorUnderTest, by_rule: RuleVerdicts) -> None:
     """20,000 bad lines at once, 20 valid ones among them: a collector stores at most 1,000 rejections a
     second per input, so unless the flood took 20 s to read, not all of it is in logs_rejected, and a
     COL-8 row says so; every valid record is stored."""
@@ -324,19 +381,27 @@ def test_a_flood_of_bad_lines_is_not_all_stored_and_the_valid_lines_among_it_are
     valid = [record(n) for n in range(20)]
     collector.write(b"".join(b"not json %d\n" % n + (encode(valid[n // 1_000]) if n % 1_000 == 0 else b"")
                              for n in range(20_000)))
-    stored = collector.wait_accepted(len(valid), timeout_s=60)
-    assert delivery_report(valid, stored) == (0, 0, 0)
-    assert collector.current.stop() == 0, process.stderr[-2000:]
+    try:
+        collector.wait_accepted(len(valid), timeout_s=60)
+    except TimeoutError:
+        pass  # named below
+    with by_rule.check("COL-2", "every valid record among the flood stored"):
+        assert delivery_report(valid, collector.accepted()) == (0, 0, 0)
+    with by_rule.check("COL-2", "the collector lived through the flood and stops with status 0"):
+        assert collector.current.stop() == 0, process.stderr[-2000:]
     rules = collector.rejected_rules()
-    assert "COL-8" in rules, "no row says how many rejections were not stored"
-    assert len([rule for rule in rules if rule != "COL-8"]) < 20_000, "every one of 20,000 bad lines was stored"
+    with by_rule.check("COL-8", "not all of the flood stored"):
+        assert len([rule for rule in rules if rule != "COL-8"]) < 20_000, "every one of 20,000 bad lines was stored"
+    with by_rule.check("COL-8", "a row saying how many were not"):
+        assert "COL-8" in rules, "no row says how many rejections were not stored"
 
 
 @pytest.mark.needs("postgres")
 @pytest.mark.rules("COL-9", "COL-4")
-def test_a_database_that_turns_read_only_is_waited_out(collector: CollectorUnderTest) -> None:
+def test_a_database_that_turns_read_only_is_waited_out(collector: CollectorUnderTest, by_rule: RuleVerdicts) -> None:
     """The database turns read-only and ends the collector's sessions while records arrive: the collector
-    stays up and, once the database takes writes again, stores every record."""
+    stays up and, once the database takes writes again, stores every record (COL-9); then SIGTERM ends
+    it with status 0 (COL-4), which only a collector still running can show."""
     assert collector.dsn is not None
     process = collector.start()
     valid = [record(n) for n in range(300)]
@@ -348,7 +413,16 @@ def test_a_database_that_turns_read_only_is_waited_out(collector: CollectorUnder
             wait_for(lambda: process.popen.poll() is not None, "the collector to fail", timeout_s=3)
         except TimeoutError:
             pass
-    assert process.popen.poll() is None, f"the collector died of the database's state: {process.stderr[-2000:]}"
+    with by_rule.check("COL-9", "the collector lives through the read-only database"):
+        assert process.popen.poll() is None, f"the collector died of the database's state: {process.stderr[-2000:]}"
+    if process.popen.poll() is not None:
+        return  # no reader: the FIFO could not even be opened for the rest
     collector.write(b"".join(map(encode, valid[150:])))
-    assert delivery_report(valid, collector.wait_accepted(len(valid), timeout_s=90)) == (0, 0, 0)
-    assert collector.current.stop() == 0
+    try:
+        collector.wait_accepted(len(valid), timeout_s=90)
+    except TimeoutError:
+        pass  # named below
+    with by_rule.check("COL-9", "every record stored once the database takes writes again"):
+        assert delivery_report(valid, collector.accepted()) == (0, 0, 0)
+    with by_rule.check("COL-4", "SIGTERM: exit status 0"):
+        assert collector.current.stop() == 0, process.stderr[-2000:]

@@ -9,7 +9,7 @@ import pytest
 
 from logduct_conformance.oracle import TAG, encode, read_line, read_message
 from logduct_conformance.peers import RawRouter
-from logduct_conformance.plugin import Implementation
+from logduct_conformance.plugin import Implementation, RuleVerdicts
 from logduct_conformance.processes import Process
 from logduct_conformance.strategies import record
 
@@ -106,11 +106,12 @@ def test_an_emitter_never_sent_an_acknowledgement_keeps_at_most_its_window_outst
 
 @pytest.mark.rules("ZMQ-15", "ZMQ-14")
 def test_unacknowledged_messages_are_sent_again_one_at_a_time_ever_further_apart(
-        implementation: Implementation, tmp_path: Path) -> None:
-    """2,000 records, no acknowledgement for 8 s: each timeout sends one message again and doubles the
-    timeout (at least 1 s at first), so the k-th copy comes no sooner than 2^(k-1) s and at most
-    log2(8) + 1 = 4 can come; a fixed timeout that sends everything again sends far more. A slow
-    machine only delays copies, never adds them."""
+        implementation: Implementation, tmp_path: Path, by_rule: RuleVerdicts) -> None:
+    """2,000 records, no acknowledgement for 8 s. The timeout is at least 1 s before a round trip is
+    measured (ZMQ-14), so no copy comes within 1 s of the start of the watch, which is before the
+    emitter even started. Each timeout sends one message again and doubles the timeout (ZMQ-15), so the
+    k-th copy comes no sooner than 2^(k-1) s and at most log2(8) + 1 = 4 can come; a fixed timeout that
+    sends everything again sends far more. A slow machine only delays copies, never adds them."""
     endpoint = f"ipc://{tmp_path}/router.ipc"
     router = RawRouter(endpoint)
     emitter = Process(implementation.emit("--zmq", endpoint), tmp_path, "emitter",
@@ -130,4 +131,7 @@ def test_unacknowledged_messages_are_sent_again_one_at_a_time_ever_further_apart
             first_seen[key] = time.monotonic() - began
     emitter.kill()
     router.close()
-    assert len(copies) <= 4, f"{len(copies)} copies in 8 s, at {', '.join(f'{t:.1f}' for t in copies)} s"
+    with by_rule.check("ZMQ-14", "no copy within 1 s, the least timeout before a round trip is measured"):
+        assert all(t >= 1 for t in copies), f"a copy at {min(copies):.2f} s"
+    with by_rule.check("ZMQ-15", "one message again per timeout, the timeout doubled: at most 4 copies in 8 s"):
+        assert len(copies) <= 4, f"{len(copies)} copies in 8 s, at {', '.join(f'{t:.1f}' for t in copies)} s"
