@@ -191,10 +191,12 @@ def collector(bench: Bench, transport: str) -> Iterator[tuple[CollectorProcess, 
     process = CollectorProcess([*args, "--dsn", bench.dsn], bench.scratch / "collector.log")
     try:
         yield process, where
-    finally:
-        log = process.stop()
-        if process.process.returncode != 0:
-            raise BenchError(f"collector exited with status {process.process.returncode}:\n{log}")
+    except BaseException:  # a failure, or SIGTERM or Ctrl-C: stop it, and let that exception be the one told
+        process.stop()
+        raise
+    log = process.stop()
+    if process.process.returncode != 0:
+        raise BenchError(f"collector exited with status {process.process.returncode}:\n{log}")
 
 
 def end_to_end(bench: Bench, transport: str, emitters: int | None = None, per_emitter: int | None = None,
