@@ -20,6 +20,7 @@ import platform
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(dsn=dsn, conn=conn, scratch=scratch, sizes=sizes)
         machine = describe_machine(conn, "embedded PostgreSQL" if args.dsn is None else safe_dsn(dsn))
         machine["cpu_hogs"] = args.hogs
+        machine["peers"] = {peer.program: peer.version() for peer, _ in peers}
         if args.hogs:
             machine["summary"] += f"; beside {args.hogs} CPU-bound processes"
         for _ in range(args.hogs):  # started after the database, so that they load every measure alike
@@ -168,11 +170,22 @@ def describe_machine(conn: psycopg.Connection[tuple[object, ...]], database: str
         "kernel": platform.release(), "python": platform.python_version(), "postgresql": server,
         "database": database, "libzmq": zmq.zmq_version(), "pyzmq": zmq.__version__,
         "psycopg": version("psycopg"), "pipe_buf": PIPE_BUF,
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d"), "commit": _commit(),
     }
     facts["summary"] = (f"{cpu}, {facts['cores']} cores, {facts['memory_gib']} GiB; Python {facts['python']}, "
                         f"PostgreSQL {server.split()[0]}, libzmq {facts['libzmq']}")
     return facts
+
+
+def _commit() -> str:
+    """The commit the run measured, "+changes" if the work tree differed from it; "" outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        return head + ("+changes" if head and git("status", "--porcelain", "--untracked-files=no") else "")
+    except OSError:
+        return ""
 
 
 class Progress:

@@ -49,9 +49,9 @@ FIGURES = {
 CONTENDERS = {
     "fifo": "logduct FIFO",
     "zmq": "logduct ZeroMQ, acknowledged after commit",
-    "rsyslog": "rsyslog 8 imptcp -> mmjsonparse -> ompgsql, 2 action workers",
-    "syslog_ng_pipe": "syslog-ng 3 pipe() -> json-parser -> sql(), batches of 1,000",
-    "syslog_ng_tcp": "syslog-ng 3 network() TCP -> json-parser -> sql(), batches of 1,000",
+    "rsyslog": "rsyslog imptcp -> mmjsonparse -> ompgsql, 2 action workers",
+    "syslog_ng_pipe": "syslog-ng pipe() -> json-parser -> sql(), batches of 1,000",
+    "syslog_ng_tcp": "syslog-ng network() TCP -> json-parser -> sql(), batches of 1,000",
 }
 PEER_FIGURES = {f"{peer}_{part}": unit for peer in ("rsyslog", "syslog_ng_pipe", "syslog_ng_tcp")
                 for part, unit in [("end_to_end", "records/s"), ("cpu_us_peer", "us"), ("cpu_us_feeders", "us"),
@@ -125,7 +125,7 @@ def peers_table(figures: dict[str, float]) -> str:
     the same run; CPU per record, all parts summed, then each part."""
     rows: list[tuple[object, ...]] = []
     if "copy_limit" in figures:
-        rows.append(("COPY limit (one process, pre-formatted rows)", _number(figures["copy_limit"]), "1.00",
+        rows.append(("COPY limit (one process, rows ready)", _number(figures["copy_limit"]), "1.00",
                      _ratio(figures["copy_limit"], figures.get("fifo_end_to_end")), ""))
     for key, name in CONTENDERS.items():
         rate = figures.get(f"{key}_end_to_end")
@@ -146,7 +146,8 @@ def _ratio(value: float, baseline: float | None) -> str:
 
 
 def bad_lines_table(outcomes: list[dict[str, Any]]) -> str:
-    """Per contender: good rows lost, when the last good one was stored, where each bad line went."""
+    """Per contender: good rows not stored (lost, or held by a stall past the measure's wait), when the
+    last good one was stored, and where each bad line went."""
     if not outcomes:
         return ""
     kinds = list(outcomes[0]["bad"])
@@ -156,7 +157,7 @@ def bad_lines_table(outcomes: list[dict[str, Any]]) -> str:
         rows.append((o["contender"], f"{o['good_lost']} of {o['good_sent']}",
                      f"{last:.2f} s" if last is not None else f"not all within {o['gave_up_after_s']:g} s",
                      *(o["bad"][kind] for kind in kinds)))
-    return format_table(["contender", "good rows lost", "last good row stored after", *kinds], rows)
+    return format_table(["contender", "good rows not stored", "last good row stored after", *kinds], rows)
 
 
 def write_json(path: Path, machine: dict[str, Any], mode: str, runs: list[dict[str, float]],
@@ -181,15 +182,18 @@ def write_chart(path: Path, figures: dict[str, float], title: str) -> None:
     names = {"copy_limit": "COPY limit", "raw_fifo": "raw FIFO", "raw_zmq": "raw ZeroMQ",
              "fifo_end_to_end": "logduct FIFO", "zmq_end_to_end": "logduct ZeroMQ (acked)",
              "zmq_many_end_to_end": "logduct ZeroMQ, 50 emitters",
-             "seed_fifo": "seed FIFO (row by row)", "seed_zmq": "seed ZeroMQ (not stored)"}
+             "seed_fifo": "seed FIFO (row by row)", "seed_zmq": "seed ZeroMQ (not stored)",
+             "rsyslog_end_to_end": "rsyslog (TCP)", "syslog_ng_pipe_end_to_end": "syslog-ng (pipe)",
+             "syslog_ng_tcp_end_to_end": "syslog-ng (TCP)"}
     shown = [key for key in names if key in figures]
     colours = ["#1f77b4" if key.startswith(("logduct", "fifo_", "zmq_")) else
-               "#999999" if key.startswith("seed") else "#ff7f0e" for key in shown]
+               "#999999" if key.startswith("seed") else
+               "#2ca02c" if key.startswith(("rsyslog", "syslog_ng")) else "#ff7f0e" for key in shown]
     rates.barh([names[k] for k in shown], [figures[k] for k in shown], color=colours)
     rates.set_xscale("log")
     rates.invert_yaxis()
     rates.set_xlabel("records/s (log scale)")
-    rates.set_title("Throughput: limits (orange), logduct (blue), seeds (grey)")
+    rates.set_title("Throughput: limits (orange), logduct (blue), peers (green), seeds (grey)")
     for i, key in enumerate(shown):
         rates.annotate(f" {figures[key]:,.0f}", (figures[key], i), va="center", fontsize=8)
 

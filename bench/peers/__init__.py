@@ -48,6 +48,16 @@ class Peer:
             return None, f"{self.label}: not measured, {program} found but {modules or 'its modules are missing'}"
         return program, modules
 
+    def version(self) -> str:
+        """The program's version, as it says it (the first number of its --version output)."""
+        program, _ = self.located()
+        if program is None:
+            return ""
+        said = subprocess.run([str(program), "-v" if self.program == "rsyslogd" else "--version"],
+                              capture_output=True, text=True, timeout=30).stdout
+        found = re.search(r"\d+\.\d+(\.\d+)?", said)
+        return found[0] if found else "?"
+
 
 def _rsyslog_modules(program: Path) -> str | None:
     """rsyslog's module directory beside the binary: PREFIX/sbin/rsyslogd -> PREFIX/lib/*/rsyslog."""
