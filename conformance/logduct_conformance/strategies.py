@@ -174,6 +174,8 @@ FAULTS: list[tuple[str, Any]] = [
     ("REC-5", lambda o: _dump({**o, "time": o["time"][:-1]})),
     ("REC-7", lambda o: _dump({**o, "time": "0000-01-01T00:00:00Z"})),
     ("REC-8", lambda o: _dump({**o, "application_name": ""})),
+    # 1,025 bytes of UTF-8 in 513 characters, sent as 3,078 bytes of escapes: bytes, not characters or escapes.
+    ("REC-8", lambda o: _dump({**o, "log_event": "\u00e9" * 512 + "a"})),
     ("REC-9", lambda o: _dump({**o, "host_ip": "localhost"})),
     ("REC-10", lambda o: _dump({**o, "data": [1]})),
     ("REC-11", lambda o: _dump({**o, "data": None}).replace(b'"data":null', b'"data":' + _nested(65).encode())),
@@ -181,6 +183,8 @@ FAULTS: list[tuple[str, Any]] = [
     ("REC-12", lambda o: _dump({**o, "log_event": "x\ud800"})),
     ("REC-13", lambda o: _dump({**o, "data": None}).replace(b'"data":null', b'"data":{"n":NaN}')),
     ("REC-13", lambda o: _dump({**o, "data": None}).replace(b'"data":null', b'"data":{"n":1e400}')),
+    ("REC-13", lambda o: _dump({**o, "data": {"n": MAX_INTEGER + 1}})),
+    ("REC-13", lambda o: _dump({**o, "data": {"n": MIN_INTEGER - 1}})),
     ("VER-2", lambda o: _dump({**o, "v": 2})),
 ]
 
