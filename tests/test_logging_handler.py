@@ -6,7 +6,9 @@ import ipaddress
 import json
 import logging
 import multiprocessing
+import os
 import queue
+import re
 import shutil
 import socket
 import subprocess
@@ -410,3 +412,52 @@ def test_flush_drains_the_emitters_queue_and_gives_up_at_its_timeout(tmp_path: P
     finally:
         handler.close()
         reader.close()
+
+
+# --- the README's examples ----------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_examples() -> list[str]:
+    """The Python blocks of README's section on logging, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## From Python"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_readme_logging_examples_run_as_written(tmp_path: Path) -> None:
+    """Each example, its FIFO path aside, sends what it says: the plain one, dictConfig (given a log call
+    to make), and the QueueHandler one."""
+    plain, configured, queued = readme_examples()
+    fifo = tmp_path / "logduct.fifo"
+    reader = RawFifoReader(fifo)
+    try:
+        for example in (plain, configured + "logging.getLogger('app').warning('configured')\n", queued):
+            subprocess.run([sys.executable, "-c", example.replace("/tmp/logduct.fifo", str(fifo))], check=True,
+                           timeout=120)
+        records = received(reader, 4)
+    finally:
+        reader.close()
+    assert [r.log_event for r in records] == ["login", "login_error", "configured", "login"]
+    assert records[1].data is not None and "KeyError" in str(records[1].data["traceback"])
+    assert records[0].trace_id == "0ad94512-df55-11e8-9805-5b8e82d370a6"
+
+
+def test_readme_logging_examples_type_check(tmp_path: Path) -> None:
+    """mypy --strict accepts them, and the plain one with a ZmqEmitter, as its comment offers."""
+    pytest.importorskip("mypy")
+    plain, *others = readme_examples()
+    with_zmq = plain.replace('FifoEmitter("/tmp/logduct.fifo")', 'ZmqEmitter("tcp://127.0.0.1:5555")').replace(
+        "from logduct.fifo_emitter import FifoEmitter", "from logduct.zmq_emitter import ZmqEmitter")
+    assert with_zmq != plain
+    files = []
+    for n, example in enumerate([plain, with_zmq, *others]):
+        files.append(tmp_path / f"example_{n}.py")
+        files[-1].write_text(example, encoding="utf-8")
+    # The checkout's package, which an editable install hides from mypy.
+    checked = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
+                              *map(str, files)], capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "MYPYPATH": str(ROOT / "reference")})
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -100,6 +100,7 @@ class LogductHandler(logging.Handler):
         self.flush_timeout_s = flush_timeout_s
         self._second: tuple[int, str] = (0, format_utc(datetime.fromtimestamp(0, timezone.utc))[:-8])
         self._emitter_closed = False
+        self._settled = True  # whether the last flush handed everything over
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -111,12 +112,14 @@ class LogductHandler(logging.Handler):
         """Wait until what was logged is handed over (written to the FIFO, acknowledged over ZeroMQ),
         at most ``flush_timeout_s``; what is still queued then stays queued."""
         if not self._emitter_closed:  # logging.shutdown flushes handlers already closed
-            self.emitter.flush(self.flush_timeout_s)
+            self._settled = self.emitter.flush(self.flush_timeout_s)
 
     def close(self) -> None:
+        """Flush, then close the emitter; what it could not hand over is counted and reported (EMIT-3).
+        After a flush that gave up, as at exit with no collector, close waits no second time."""
         if not self._emitter_closed:
             self._emitter_closed = True
-            self.emitter.close(self.flush_timeout_s)
+            self.emitter.close(self.flush_timeout_s if self._settled else 0)
         super().close()
 
     @property
