@@ -8,7 +8,7 @@ and 7.6. Binary rows also need no escaping: a tab or a backslash in a value is j
 
 What the values must be: every text is valid UTF-8 without U+0000 (REC-12 makes records so; reasons
 and source names are made so by ``escape_unstorable``), and ``data`` is dumped as JSON by the
-connection's jsonb dumper, which the sink sets to the canonical encoder (ENC-5 item 5).
+connection's jsonb dumper, which the sink sets (sink.py).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO, NamedTuple, TextIO, TypeVar
 from uuid import UUID
 
+import orjson
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -32,7 +33,7 @@ from . import copy_format, sqlfiles
 from .batching import Batch, Written
 from .delivery import Delivery, SeenDeliveries
 from .errors import DatabaseUnavailable
-from .record import JSON_ENCODER, encode
+from .record import encode
 
 Connection = psycopg.Connection[tuple[object, ...]]
 T = TypeVar("T")
@@ -70,8 +71,10 @@ def _key(delivery: Delivery | None) -> tuple[UUID | None, int | None]:
 
 def _connect(dsn: str) -> Connection:
     conn = psycopg.connect(dsn, autocommit=True)
-    # jsonb values are dumped canonically (ENC-5 item 5: characters as UTF-8, no spaces), as stdout has them.
-    set_json_dumps(JSON_ENCODER.encode, context=conn)
+    # PostgreSQL stores the value of a JSON text, not its spelling, so any JSON encoder gives the same
+    # jsonb: orjson takes 0.07 us for a seed-like data object where the json module takes 1.3 (issue
+    # 13). It refuses what section 1 already refuses (NaN, lone surrogates, integers past 64 bits).
+    set_json_dumps(orjson.dumps, context=conn)
     return conn
 
 
