@@ -1,0 +1,169 @@
+"""README.md says what happens: every `logduct` command it shows parses, the numbers it states that can
+be counted are counted, and the demo's output it quotes is output the demo prints. (Durations are
+not tested: the README says which command measured them, on which machine.)"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from logduct import cli, sqlfiles
+from logduct_conformance.processes import REFERENCE, Process
+from spec_ids import defined_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+_SUBCOMMANDS = "collect|emit|query|demo|check|tail"
+#: What a placeholder of a synopsis stands for, when the command is parsed.
+_SAMPLES = {"PATH": "/tmp/logduct.fifo", "ENDPOINT": "tcp://127.0.0.1:5570", "DSN": "postgresql:///logs",
+            "NAME": "latest", "ID": "app-myApp-123", "S": "5", "SECONDS": "5", "N": "10", "OCTAL": "600",
+            "FILE": "/tmp/key", "DIR": "/tmp", "HOST:PORT": "127.0.0.1:9100"}
+
+
+def shown_commands() -> list[str]:
+    """Every `logduct SUBCOMMAND ...` of README.md: in code blocks (one a line, after a prompt, a pipe
+    or &&) and in inline code (the command table's synopses included)."""
+    blocks = re.findall(r"^```\w*\n(.*?)^```$", README, re.MULTILINE | re.DOTALL)
+    outside = re.sub(r"^```\w*\n.*?^```$", "", README, flags=re.MULTILINE | re.DOTALL)
+    pieces = [line for block in blocks for line in block.splitlines()]
+    pieces += [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", outside)]
+    found = []
+    for piece in pieces:
+        piece = piece.replace("\\|", "\N{BROKEN BAR}")  # a table's escaped pipe: an alternative, not a pipe
+        for match in re.finditer(rf"(?:^|\$ |[|&;] *|time )logduct ((?:{_SUBCOMMANDS})\b[^|&;#]*)", piece):
+            found.append(match[1].strip().replace("\N{BROKEN BAR}", "|"))
+    return found
+
+
+def variants(synopsis: str) -> Iterator[list[str]]:
+    """The argument lists a synopsis allows, enough of them to try each part: every optional group left
+    out and put in (each of its alternatives), and every ``X...`` as X once and twice."""
+    tokens = re.findall(r"\[|\]|\||\.\.\.|[^\s\[\]|]+", synopsis)
+
+    def sequence(at: int) -> tuple[list[list[list[str]]], int]:
+        """From ``at`` to the end of the group: per item, the word lists it may stand for."""
+        items: list[list[list[str]]] = []
+        while at < len(tokens) and tokens[at] not in ("]", "|"):
+            token = tokens[at]
+            if token == "[":
+                alternatives, at = group(at + 1)
+                items.append([[], *alternatives])
+                continue
+            if token == "...":
+                last = items.pop()
+                items.append([*last, *[a + b for a, b in itertools.product(last, last)]])
+            elif token.endswith("..."):
+                value = _SAMPLES.get(token[:-3], token[:-3])
+                items.append([[value], [value, value]])
+            else:
+                items.append([[_SAMPLES.get(token, token)]])
+            at += 1
+        return items, at
+
+    def group(at: int) -> tuple[list[list[str]], int]:
+        """The alternatives of a ``[...]`` group from ``at``, and where it ends."""
+        alternatives: list[list[str]] = []
+        while True:
+            items, at = sequence(at)
+            alternatives += [joined(combination) for combination in itertools.product(*items)]
+            if tokens[at] == "]":
+                return alternatives, at + 1
+            at += 1  # past "|"
+
+    items, _ = sequence(0)
+    for combination in itertools.product(*items):
+        yield joined(combination)
+
+
+def joined(parts: tuple[list[str], ...]) -> list[str]:
+    return [word for part in parts for word in part]
+
+
+def test_readme_shows_commands() -> None:
+    """The extraction finds what the README shows, so that the next test cannot pass on nothing."""
+    commands = shown_commands()
+    assert len(commands) >= 8
+    assert {command.split()[0] for command in commands} >= {"collect", "emit", "query", "demo", "check"}
+
+
+@pytest.mark.parametrize("command", shown_commands())
+def test_every_command_shown_parses(command: str) -> None:
+    """Each command, and each form its synopsis allows, is accepted by `logduct`'s own parser."""
+    parser = cli._parser()  # the parser `logduct` runs: options shown must be options it has
+    tried = 0
+    for args in variants(command):
+        try:
+            parser.parse_args(args)
+        except SystemExit:
+            pytest.fail(f"`logduct {shlex.join(args)}` (a form of `logduct {command}`) does not parse")
+        tried += 1
+    assert tried
+
+
+def test_repeated_options_are_shown_repeated() -> None:
+    """`emit --zmq A B` is refused (each endpoint needs its own --zmq), so no synopsis may suggest it."""
+    parser = cli._parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["emit", "--zmq", "tcp://127.0.0.1:5570", "tcp://127.0.0.1:5571"])
+    assert not [command for command in shown_commands() if re.search(r"--zmq ENDPOINT\.\.\.", command)]
+
+
+def test_queries_shown_exist() -> None:
+    queries = sqlfiles.named_statements("queries.sql")
+    named = [word for command in shown_commands() if command.startswith("query ")
+             for word in command.split()[1:] if re.fullmatch(r"[a-z_]+", word)]
+    assert named and set(named) <= set(queries)
+
+
+_NUMBER_WORDS = {word: n for n, word in enumerate([
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+
+
+def as_number(text: str) -> int:
+    """'67', 'thirty-four' or 'five' as a number."""
+    if text.isdigit():
+        return int(text)
+    tens, _, units = text.lower().partition("-")
+    if tens in _TENS:
+        return _TENS[tens] + (_NUMBER_WORDS[units] if units else 0)
+    return _NUMBER_WORDS[tens]
+
+
+def test_numbers_the_readme_states_are_counted() -> None:
+    """Rules, known-bad programs, the FIFO demo's queries and the demo's rate: what the README says is
+    what there is."""
+    counted = {
+        r"(\d+) numbered rules": len(defined_rules()),
+        r"the ([\w-]+) broken implementations of": len(json.loads((ROOT / "conformance/known-bad/manifest.json")
+                                                                  .read_text())["implementations"]),
+        r"FIFO demo's\s+(\w+) queries run": len(sqlfiles.named_statements("queries.sql")),
+        r"each a real process logging\s+(\d+) records a second": cli._parser().parse_args(["demo"]).rate,
+    }
+    for pattern, count in counted.items():
+        stated = [as_number(match) for match in re.findall(pattern, README)]
+        assert stated == [count], f"README.md says {stated} for {pattern!r}; there are {count}"
+
+
+def test_the_demo_output_shown_is_what_the_demo_prints(tmp_path: Path) -> None:
+    """The quick start's console excerpt, numbers aside, is lines `logduct demo` prints, in order (a
+    short run: phases of 1 s, 100 records a second; the excerpt's numbers are the README's run's)."""
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    excerpt = re.search(r"```console\n(.*?)```", quick_start, re.DOTALL)
+    assert excerpt
+    demo = Process([*REFERENCE, "demo", "--seconds", "1", "--rate", "100"], tmp_path, "demo")
+    assert demo.wait(300) == 0, demo.stderr
+    lines = iter(demo.stdout.decode().splitlines())
+    for shown in excerpt[1].splitlines():
+        if shown == "...":
+            continue
+        pattern = re.compile(r"\d[\d,]*".join(re.escape(part) for part in re.split(r"\d[\d,]*", shown)))
+        assert any(pattern.fullmatch(line) for line in lines), f"the demo did not print, in order: {shown!r}"
