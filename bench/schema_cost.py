@@ -18,12 +18,12 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import orjson
 import psycopg
 from psycopg.types.json import set_json_dumps
 
 from logduct import copy_format, sqlfiles
 from logduct.embedded import embedded_dsn
-from logduct.record import JSON_ENCODER
 
 from .records import copy_rows
 
@@ -49,7 +49,7 @@ def ingest(conn: psycopg.Connection[tuple[object, ...]], setup: list[str], rows:
     conn.execute("DROP TABLE IF EXISTS logs, logs_rejected")
     for statement in setup:
         conn.execute(statement)
-    set_json_dumps(JSON_ENCODER.encode, context=conn)
+    set_json_dumps(orjson.dumps, context=conn)  # as the sink does
     copy_statement = psycopg.sql.SQL("COPY logs ({}) FROM STDIN (FORMAT BINARY)").format(
         psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, copy_format.LOGS_COLUMNS)))
     began = time.perf_counter()

@@ -50,7 +50,9 @@ def assert_same_verdict(line: bytes) -> None:
     ours = oracle.rules_of(breaches)
     theirs = reference_verdict(line)
     if not ours:
-        assert theirs == oracle.encode(oracle.read_line(line)), f"{line[:300]!r}: the reference says {theirs!r}"
+        assert isinstance(theirs, bytes), f"{line[:300]!r}: the reference refuses it under {theirs}"
+        assert oracle.matches_canonical(theirs, oracle.encode(oracle.read_line(line))), \
+            f"{line[:300]!r}: the reference says {theirs!r}"
     else:
         assert isinstance(theirs, str), f"{line[:300]!r}: the reference accepts what breaks {breaches}"
         assert theirs in ours, f"{line[:300]!r}: the reference names {theirs}, which it does not break: {breaches}"
@@ -61,8 +63,9 @@ def assert_same_verdict(line: bytes) -> None:
 @settings(max_examples=examples(200))
 @given(records())
 def test_both_encode_a_record_to_the_same_canonical_bytes(record: oracle.Record) -> None:
-    """ENC-5: one record, two encoders, the same bytes."""
-    assert encode(as_reference(record)) == oracle.encode(record)
+    """ENC-5: one record, two encoders, the same bytes but for the spelling of non-integer numbers
+    (item 7: the reference writes orjson's shortest form, the oracle Python's repr)."""
+    assert oracle.matches_canonical(encode(as_reference(record)), oracle.encode(record))
 
 
 @settings(max_examples=examples(200))
@@ -72,7 +75,8 @@ def test_both_read_any_legal_spelling_as_the_same_canonical_line(data: st.DataOb
     record = data.draw(records())
     line = data.draw(spellings(record))
     assert oracle.judge_line(line) == []
-    assert reference_verdict(line) == oracle.encode(record)
+    theirs = reference_verdict(line)
+    assert isinstance(theirs, bytes) and oracle.matches_canonical(theirs, oracle.encode(record)), theirs
 
 
 @settings(max_examples=examples(200))

@@ -13,7 +13,7 @@ from logduct.errors import ProtocolError
 from logduct.record import decode, encode
 from logduct_conformance import Vector, edge_vectors, load_vectors
 from logduct_conformance.oracle import encode as oracle_encode
-from logduct_conformance.oracle import judge_line, read_line, rules_of
+from logduct_conformance.oracle import judge_line, matches_canonical, read_line, rules_of
 from spec_ids import defined_rules
 
 VECTORS = load_vectors()
@@ -80,8 +80,9 @@ def test_valid_vector_breaks_no_rule_and_is_canonically_the_oracles_bytes(vector
 
 @pytest.mark.parametrize("vector", [v for v in VECTORS if v.verdict == "accept"], ids=lambda v: v.name)
 def test_reference_accepts_valid_vector_in_canonical_form(vector: Vector) -> None:
-    """The reference decodes each valid vector and encodes exactly its canonical bytes."""
-    assert encode(decode(vector.line)) == vector.canonical
+    """The reference decodes each valid vector and encodes its canonical bytes (ENC-5 item 7 leaves the
+    spelling of non-integer numbers open)."""
+    assert matches_canonical(encode(decode(vector.line)), vector.canonical)
 
 
 @pytest.mark.parametrize("vector", [v for v in VECTORS if v.verdict == "reject"], ids=lambda v: v.name)

@@ -19,6 +19,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeAlias
 
+import orjson
+
 from . import rfc3339
 from .errors import ProtocolError
 from .framing import MAX_LINE_BYTES, check_length
@@ -363,7 +365,13 @@ JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 
 def encode(record: Record) -> bytes:
     """The canonical line of ``record``, LF included (ENC-5); what every emitter sends (ENC-4, the
-    emitter's side)."""
+    emitter's side).
+
+    orjson writes what ENC-5 asks, 10 to 20 times faster than the json module: UTF-8 characters,
+    ``\\"``, ``\\\\``, the short escapes and lower-case ``\\u00XX`` for U+0000 to U+001F, no whitespace,
+    and numbers as the shortest form that reads back the same (item 7). ``JSON_ENCODER`` writes the
+    same bytes but for the spelling of some floats (``1e-07`` for ``1e-7``); tests/test_record.py
+    holds the two to that."""
     obj = {
         "time": rfc3339.format_utc(record.time),
         "application_name": record.application_name,
@@ -374,7 +382,7 @@ def encode(record: Record) -> bytes:
         "host_ip": record.host_ip,
         "data": record.data,
     }
-    return JSON_ENCODER.encode(obj).encode() + b"\n"
+    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _json_type(value: object) -> str:
