@@ -130,7 +130,8 @@ class PeerProcess:
         if program is None:
             raise BenchError(modules)
         self.peer = peer
-        work.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(work, ignore_errors=True)  # a fresh start each round: no FIFO, persist file or queue left
+        work.mkdir(parents=True)
         self.log = work / "output.log"
         values = database_settings(dsn)
         if peer.feed == "tcp":
