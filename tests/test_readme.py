@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shlex
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from logduct import cli, sqlfiles
-from logduct_conformance.processes import REFERENCE, Process
+from logduct_conformance.processes import REFERENCE, Process, fifo_has_reader, wait_for
 from spec_ids import defined_rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,3 +171,65 @@ def test_the_demo_output_shown_is_what_the_demo_prints(tmp_path: Path) -> None:
             continue
         pattern = re.compile(r"\d[\d,]*".join(re.escape(part) for part in re.split(r"\d[\d,]*", shown)))
         assert any(pattern.fullmatch(line) for line in lines), f"the demo did not print, in order: {shown!r}"
+
+
+#: Where the README's console example runs, and where the test runs it instead.
+_SHOWN_FIFO, _SHOWN_DATA_DIR = "/tmp/logduct.fifo", "/var/lib/logduct/postgres"
+
+
+def console_steps(section: str) -> list[tuple[str, str]]:
+    """The commands of a section's console block (``$ `` lines, with their ``\\`` continuations) and
+    what each printed."""
+    text = README.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```console\n(.*?)```", text, re.DOTALL)
+    assert block
+    steps: list[tuple[str, str]] = []
+    continued = False
+    for line in block[1].splitlines(keepends=True):
+        if line.startswith("$ ") or continued:
+            command = line.removeprefix("$ ") if not continued else line
+            if continued:
+                steps[-1] = (steps[-1][0] + command, steps[-1][1])
+            else:
+                steps.append((command, ""))
+            continued = line.rstrip("\n").endswith("\\")
+        else:
+            steps[-1] = (steps[-1][0], steps[-1][1] + line)
+    return steps
+
+
+def test_the_collecting_example_prints_what_it_shows(tmp_path: Path) -> None:
+    """"Collecting your own logs", run: a collector on a FIFO into the embedded PostgreSQL, the
+    example's emit and query, each printing what the README shows. The FIFO and the data directory
+    are the test's own (the README's are /tmp/logduct.fifo and root's default); the collector reads
+    only the FIFO, since TCP port 5570 belongs to other tests."""
+    fifo, data_dir = tmp_path / "logduct.fifo", tmp_path / "postgres"
+    env = {**os.environ, "LOGDUCT_DATA_DIR": str(data_dir),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for name in [name for name in env if name.startswith("PG") or name == "LOGDUCT_DSN"]:
+        del env[name]  # the example runs on the embedded server, not on a database the environment names
+    collector = subprocess.Popen([*REFERENCE, "collect", "--fifo", str(fifo)], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: fifo_has_reader(fifo) or collector.poll() is not None, "the collector", timeout_s=120)
+        assert collector.poll() is None
+        (emit, emitted), (query, queried) = console_steps("Collecting your own logs")
+
+        def run(command: str) -> str:
+            done = subprocess.run(["bash", "-c", command.replace(_SHOWN_FIFO, str(fifo))], env=env,
+                                  capture_output=True, text=True, timeout=120, check=False)
+            # As a terminal shows it: the notes on stderr come first here (the database's name before
+            # what is asked of it); the blank line after a table is not shown.
+            printed = done.stderr + (done.stdout.rstrip("\n") + "\n" if done.stdout else "")
+            return printed.replace(str(data_dir), _SHOWN_DATA_DIR)
+
+        assert run(emit) == emitted
+        # The collector commits within 250 ms (COL-3); a busy machine may take longer, never forever.
+        assert wait_for(lambda: (printed := run(query)) == queried and printed, "the query's row", 60) == queried
+    finally:
+        collector.send_signal(signal.SIGINT)
+        try:
+            collector.wait(60)
+        finally:
+            collector.kill()
+            collector.wait()
