@@ -18,8 +18,9 @@ pytestmark = pytest.mark.needs("emitter", "zmq", "zmq-acks")
 
 @pytest.mark.rules("ZMQ-3", "ENC-5", "CLI-2")
 def test_messages_are_numbered_canonical_records_and_the_emitter_exits_once_all_are_acknowledged(
-        implementation: Implementation, tmp_path: Path) -> None:
-    """Frames LD1 | 16-byte session | seq from 1, consecutive | canonical records; exit 0 after the last ack."""
+        implementation: Implementation, tmp_path: Path, by_rule: RuleVerdicts) -> None:
+    """Frames LD1 | 16-byte session | seq from 1, consecutive | the records (ZMQ-3), each its canonical
+    line (ENC-5); exit 0 after the last ack (CLI-2)."""
     endpoint = f"ipc://{tmp_path}/router.ipc"
     router = RawRouter(endpoint)
     sent = [record(n) for n in range(200)]
@@ -34,11 +35,16 @@ def test_messages_are_numbered_canonical_records_and_the_emitter_exits_once_all_
         assert message.first_seq == len(received) + 1, "sequence numbers start at 1 and run on"
         received += message.records
         router.acknowledge(identity, frames)
-    assert emitter.wait(30) == 0, emitter.stderr
+    with by_rule.check("CLI-2", "exit status 0, every record acknowledged"):
+        assert emitter.wait(30) == 0, emitter.stderr
     router.close()
-    assert len(sessions) == 1
-    assert [read_line(line) for line in received] == sent
-    assert received == [encode(r)[:-1] for r in sent]
+    with by_rule.check("ZMQ-3", "one session, the records in their frames"):
+        assert len(sessions) == 1
+        assert [read_line(line) for line in received] == sent
+    with by_rule.check("ENC-5", "each record frame the canonical line"):
+        want = [encode(r)[:-1] for r in sent]
+        assert received == want, [(got[:150], line[:150]) for got, line in zip(received, want, strict=False)
+                                  if got != line][:1]
 
 
 @pytest.mark.needs("zmq-identity")
