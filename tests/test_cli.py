@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 from pathlib import Path
 
@@ -24,8 +25,8 @@ def test_check_prints_canonical_lines_and_names_each_refused_line() -> None:
     assert done.returncode == 1
     assert done.stdout == valid[0].canonical + valid[1].canonical
     errors = done.stderr.decode().splitlines()
-    assert [e.split(":")[0:2] for e in errors] == [["line 2", f" {invalid[0].rules[0]}"],
-                                                    ["line 4", f" {invalid[1].rules[0]}"]]
+    assert [e.split(":")[0:3] for e in errors] == [["logduct", " line 2", f" {invalid[0].rules[0]}"],
+                                                    ["logduct", " line 4", f" {invalid[1].rules[0]}"]]
 
 
 def test_check_exits_zero_when_every_line_is_valid() -> None:
@@ -45,3 +46,8 @@ def test_a_malformed_or_unreachable_dsn_is_one_line_and_exit_status_2(tmp_path: 
         assert done.returncode == 2, errors
         assert errors.count("\n") == 1 and errors.startswith("logduct: cannot reach PostgreSQL")
         assert "Traceback" not in errors and "s3cret" not in errors
+
+
+def test_version_prints_the_installed_package_version() -> None:
+    done = logduct("--version")
+    assert (done.returncode, done.stdout.decode()) == (0, f"logduct {importlib.metadata.version('logduct')}\n")

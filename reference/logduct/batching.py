@@ -100,6 +100,9 @@ class Batcher:
         self._batch.after_commit.append(acknowledge)
         return True
 
+    def __len__(self) -> int:
+        return len(self._batch)
+
     def full(self) -> bool:
         return len(self._batch) >= self.limit
 

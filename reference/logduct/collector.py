@@ -100,6 +100,10 @@ class Collector:
         """Safe from a signal handler: the counters are printed at the next turn (COL-5)."""
         self._report_requested = True
 
+    def uncommitted(self) -> int:
+        """Records and rejections read and not yet committed: the current batch (COL-3), for --metrics."""
+        return len(self._batcher)
+
     def run(self) -> Counters:
         """Collect until ``request_stop``; commit everything read; return the counters."""
         readiness = Readiness(self.sources)
