@@ -11,7 +11,10 @@ from rig import Rig
 from logduct_conformance.peers import no_leftover_peers  # noqa: F401 (an autouse fixture)
 from logduct_conformance.processes import no_leftover_processes  # noqa: F401 (an autouse fixture)
 
-pytest_plugins = ["logduct_conformance.postgres"]
+# The suite's plugin, which pytest loads by itself only for a run that names the suite: these tests
+# import its checks (whose marks it declares) and use its PostgreSQL fixtures (it loads
+# logduct_conformance.postgres).
+pytest_plugins = ["logduct_conformance.plugin"]
 
 # HYPOTHESIS_PROFILE picks one: "ci" (default, fast), "thorough" (many more examples).
 settings.register_profile("ci", max_examples=100, deadline=None,
