@@ -58,6 +58,7 @@ class Outcome:
     good_stored: int = 0
     good_wrong: int = 0  # stored, but not as sent
     seconds_to_last_good: float | None = None  # None: not all stored within GIVE_UP_S
+    seconds_to_last_stored: float | None = None  # when the last good row that was stored came; None: none came
     bad: dict[str, str] = field(default_factory=dict)  # bad line -> where it went
     said: list[str] = field(default_factory=list)  # the contender's own error messages, the first few
 
@@ -68,7 +69,8 @@ class Outcome:
     def as_json(self) -> dict[str, Any]:
         return {"contender": self.contender, "good_sent": GOOD, "good_stored": self.good_stored,
                 "good_lost": self.good_lost, "good_wrong": self.good_wrong,
-                "seconds_to_last_good": self.seconds_to_last_good, "gave_up_after_s": GIVE_UP_S, "bad": self.bad,
+                "seconds_to_last_good": self.seconds_to_last_good,
+                "seconds_to_last_stored": self.seconds_to_last_stored, "gave_up_after_s": GIVE_UP_S, "bad": self.bad,
                 "said": self.said}
 
 
@@ -102,6 +104,7 @@ def measure(bench: Bench, contender: str, send: Callable[[list[bytes]], None], q
             outcome.seconds_to_last_good = last_change - began
             break
         time.sleep(0.02)
+    outcome.seconds_to_last_stored = last_change - began if last_seen else None
     if outcome.seconds_to_last_good is not None and not quarantines:
         time.sleep(SETTLE_S)  # a peer's mangled rows may come in a later batch than the last good one
     judge(bench, outcome, good, sources)

@@ -153,9 +153,12 @@ def bad_lines_table(outcomes: list[dict[str, Any]]) -> str:
     kinds = list(outcomes[0]["bad"])
     rows: list[tuple[object, ...]] = []
     for o in outcomes:
-        last = o["seconds_to_last_good"]
+        last, some = o["seconds_to_last_good"], o["seconds_to_last_stored"]
+        stored = o["good_sent"] - o["good_lost"]
         rows.append((o["contender"], f"{o['good_lost']} of {o['good_sent']}",
-                     f"{last:.2f} s" if last is not None else f"not all within {o['gave_up_after_s']:g} s",
+                     f"{last:.2f} s" if last is not None else
+                     f"none within {o['gave_up_after_s']:g} s" if some is None else
+                     f"{stored} by {some:.2f} s, no more within {o['gave_up_after_s']:g} s",
                      *(o["bad"][kind] for kind in kinds)))
     return format_table(["contender", "good rows not stored", "last good row stored after", *kinds], rows)
 
