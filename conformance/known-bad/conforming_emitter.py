@@ -472,15 +472,19 @@ class ZmqEmitter(Emitter):
 
     # ZMQ-13: the window.
 
+    def room(self) -> int:
+        """ZMQ-13: how many more records the window lets out now."""
+        return self.window - self.outstanding
+
     def may_send(self, message: Message) -> bool:
         """ZMQ-13: within the window (one message always may go, so that a message larger than what is
         left of the window is not kept back for ever)."""
-        return self.outstanding == 0 or self.outstanding + len(message.records) <= self.window
+        return self.outstanding == 0 or len(message.records) <= self.room()
 
     def pack(self) -> Message:
         """ZMQ-3, ZMQ-12: the next records, numbered on from the last, within the message's bounds and
         what is left of the window."""
-        most = min(MESSAGE_RECORDS, max(1, self.window - self.outstanding))
+        most = min(MESSAGE_RECORDS, max(1, self.room()))
         records: list[bytes] = []
         size = 0
         while self.queue and len(records) < most and size + len(self.queue[0]) <= MAX_MESSAGE_BYTES:
@@ -492,21 +496,28 @@ class ZmqEmitter(Emitter):
         return message
 
     def transmit(self, message: Message) -> bool:
-        """ZMQ-3: LD1 | session | first seq, 8 bytes big-endian | one frame per record; its timer starts."""
-        frames = [TAG, self.session, message.first_seq.to_bytes(8, "big"), *message.records]
-        try:
-            self.dealer.send_multipart(frames, flags=zmq.NOBLOCK)
-        except zmq.Again:
-            return False  # ZeroMQ's queue is full (no peer yet, or a slow one): try again soon
+        """Send ``message`` and start its timer; it counts in the window until acknowledged. False if
+        ZeroMQ's queue is full (no peer yet, or a slow one): it is tried again soon."""
+        if not self.send_frames(message):
+            return False
         message.sent_at, message.sends = time.monotonic(), message.sends + 1
         if not message.in_flight:
             message.in_flight, self.outstanding = True, self.outstanding + len(message.records)
         return True
 
+    def send_frames(self, message: Message) -> bool:
+        """ZMQ-3: LD1 | session | first seq, 8 bytes big-endian | one frame per record."""
+        frames = [TAG, self.session, message.first_seq.to_bytes(8, "big"), *message.records]
+        try:
+            self.dealer.send_multipart(frames, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        return True
+
     def send_what_the_window_allows(self) -> bool:
         """Messages to send again first, oldest first, then new ones; False if ZeroMQ refused one."""
         while True:
-            if not self.unsent and self.queue and self.outstanding < self.window:
+            if not self.unsent and self.queue and self.room() > 0:
                 self.unsent.append(self.pack())
             if not self.unsent or not self.may_send(self.unsent[0]):
                 return True

@@ -1,18 +1,15 @@
-"""Fault: with no reader on the FIFO, a record is counted as sent and dropped (breaks FIFO-4)."""
+"""Fault: with no reader on the FIFO, a record is counted as sent and dropped (breaks FIFO-4: keep it and try again)."""
 
 import sys
 
-from logduct import cli
-from logduct.fifo import FifoWriter
-
-original = FifoWriter.try_write
+from conforming_emitter import FifoEmitter, main
 
 
-def try_write(self: FifoWriter, line: bytes) -> bool:
-    if self._fd is None and not self._open():
-        return True  # the fault: "sent"
-    return original(self, line)
+class DropsWithoutReader(FifoEmitter):
+    def hand_over(self, line: bytes) -> bool:
+        if self.fd is None and not self.open():
+            return True  # the fault: "sent", and the queue moves on
+        return super().hand_over(line)
 
 
-FifoWriter.try_write = try_write  # type: ignore[method-assign]
-sys.exit(cli.main())
+sys.exit(main(fifo=DropsWithoutReader))

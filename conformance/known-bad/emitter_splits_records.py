@@ -3,22 +3,20 @@
 import os
 import sys
 
-from logduct import cli
-from logduct.fifo import FifoWriter
+from conforming_emitter import FifoEmitter, main
 
 
-def try_write(self: FifoWriter, line: bytes) -> bool:
-    if self._fd is None and not self._open():
-        return False
-    for part in (line[: len(line) // 2], line[len(line) // 2 :]):
-        while True:
+class SplitsRecords(FifoEmitter):
+    def write(self, line: bytes) -> bool:
+        half = len(line) // 2
+        if not super().write(line[:half]):
+            return False
+        while True:  # the fault: the first half is in the pipe, alone, until the second follows
             try:
-                os.write(self._fd, part)  # type: ignore[arg-type]
-                break
+                os.write(self.fd, line[half:])  # type: ignore[arg-type]
+                return True
             except BlockingIOError:
-                pass  # the pipe is full: try the same half again
-    return True
+                pass  # the pipe is full: the same half again
 
 
-FifoWriter.try_write = try_write  # type: ignore[method-assign]
-sys.exit(cli.main())
+sys.exit(main(fifo=SplitsRecords))

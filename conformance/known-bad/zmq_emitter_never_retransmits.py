@@ -1,10 +1,16 @@
-"""Fault: an unacknowledged message is never sent again, so a collector crash loses it (breaks ZMQ-5)."""
+"""Fault: ZeroMQ queues and reconnects by itself, so a message is sent once and, when it should go again,
+only its timer restarted: what a collector loses when it dies is never sent again (breaks ZMQ-5)."""
 
 import sys
 
-from logduct import cli
-from logduct.delivery import Window
+from conforming_emitter import Message, ZmqEmitter, main
 
-Window.expire = lambda self, now: False  # type: ignore[method-assign]
-Window.connection_lost = lambda self: None  # type: ignore[method-assign]
-sys.exit(cli.main())
+
+class NeverRetransmits(ZmqEmitter):
+    def send_frames(self, message: Message) -> bool:
+        if message.sends:
+            return True  # the fault: "ZeroMQ has it already"
+        return super().send_frames(message)
+
+
+sys.exit(main(zmq_emitter=NeverRetransmits))
