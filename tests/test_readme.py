@@ -144,7 +144,8 @@ def as_number(text: str) -> int:
 
 def test_numbers_the_readme_states_are_counted() -> None:
     """Rules, known-bad programs, the FIFO demo's queries and the demo's rate: what the README says is
-    what there is."""
+    what there is. (The README names no count of known-bad programs now, since they keep coming; a
+    count written again is held to the manifest.)"""
     counted = {
         r"(\d+) numbered rules": len(defined_rules()),
         r"the ([\w-]+) broken implementations of": len(json.loads((ROOT / "conformance/known-bad/manifest.json")
@@ -154,7 +155,8 @@ def test_numbers_the_readme_states_are_counted() -> None:
     }
     for pattern, count in counted.items():
         stated = [as_number(match) for match in re.findall(pattern, README)]
-        assert stated == [count], f"README.md says {stated} for {pattern!r}; there are {count}"
+        assert set(stated) <= {count}, f"README.md says {stated} for {pattern!r}; there are {count}"
+        assert stated or "broken implementations" in pattern, f"README.md no longer says {pattern!r}"
 
 
 def test_the_demo_output_shown_is_what_the_demo_prints(tmp_path: Path) -> None:
