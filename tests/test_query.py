@@ -15,11 +15,12 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rig import Rig
 
-from logduct import querying
+from logduct import cli, querying
 from logduct.database import DSN_ENV, LIBPQ_VARIABLES, choose
 from logduct.record import Record, encode
 from logduct.sqlfiles import schema
 from logduct_conformance.processes import REFERENCE, wait_for
+from spec_ids import ROOT
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 #: Text a statement built by splicing would break on (PG-6).
@@ -275,3 +276,12 @@ def test_tail_follow_prints_what_collectors_commit_and_ends_cleanly_on_a_signal(
     printed = tail.stdout.splitlines(keepends=True)[2:]
     assert sorted(printed) == sorted(expected)  # each once, nothing else: not the third record from before
     assert tail.stderr == ""
+
+
+def test_the_readme_states_tails_window_interval_and_limits_as_they_are() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    parser = cli._parser()
+    assert f"looks every {querying.FOLLOW_INTERVAL_S:g} s (`--interval`)" in readme
+    assert f"in the last {querying.FOLLOW_WINDOW.total_seconds() / 60:g} minutes, or after `--since`" in readme
+    assert f"({parser.parse_args(['tail']).limit} unless `--limit`)" in readme
+    assert f"({parser.parse_args(['query']).limit} unless `--limit`)" in readme
