@@ -14,7 +14,9 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import zmq
@@ -350,9 +352,11 @@ def test_versions_are_judged_as_shown() -> None:
         assert reference_rules == expected, row
 
 
-def _refused(judge: object, argument: object) -> str | None:
+def _refused(judge: Callable[[Any], object], argument: object) -> str | None:
+    """The rule the reference names in refusing ``argument``; None if it accepts it."""
     try:
-        judge(argument)  # type: ignore[operator]
+        judge(argument)
     except ProtocolError as error:
-        return error.rule
+        rule: str = error.rule
+        return rule
     return None
