@@ -208,8 +208,9 @@ def _seconds_and_micros(created: float) -> tuple[int, int]:
 
 
 def _parts(log: logging.LogRecord, formatter: logging.Formatter | None,
-           ) -> tuple[object, str, str | None, str | None, str | None]:
-    """The event, message, trace id, traceback and stack of a record as the application logged it."""
+           ) -> tuple[str, str, str | None, str | None, str | None]:
+    """The event, message, trace id, traceback and stack of a record as the application logged it:
+    strings, which any queue can carry (``msg`` may be any object, ``log.error(error)``)."""
     message, traceback, stack = log.getMessage(), None, log.stack_info
     if log.exc_info:
         traceback = (formatter or _FORMATTER).formatException(log.exc_info)
@@ -218,7 +219,7 @@ def _parts(log: logging.LogRecord, formatter: logging.Formatter | None,
         # it where logging.Formatter.format joined the message, the traceback and the stack.
         message, traceback, stack = _unflatten(message)
         return message, message, trace_id.get(), traceback, stack
-    return log.msg, message, trace_id.get(), traceback, stack
+    return log.msg if type(log.msg) is str else str(log.msg), message, trace_id.get(), traceback, stack
 
 
 def _unflatten(text: str) -> tuple[str, str | None, str | None]:
