@@ -4,7 +4,9 @@ tutorial names, the final one passes every FIFO emitter check."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,10 +45,16 @@ def run_shown(tmp_path: Path, name: str) -> tuple[int, str, str]:
     assert match, command
     given = f"{sys.executable} {ROOT / match['program']}"
     args = [*match["before"].split(), "--emitter", given, *re.findall(r'"[^"]*"|\S+', match["after"])]
-    done = subprocess.run([sys.executable, "-m", "pytest", *[a.strip('"') for a in args]], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=900, check=False)
-    output = (done.stdout + done.stderr).replace(given, f"python {match['program']}")
-    return done.returncode, output, shown
+    # A session of its own, so that a run cut short takes the emitters it started with it.
+    suite = subprocess.Popen([sys.executable, "-m", "pytest", *[a.strip('"') for a in args]], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        printed, _ = suite.communicate(timeout=900)
+    finally:
+        if suite.poll() is None:
+            os.killpg(suite.pid, signal.SIGKILL)
+            suite.wait()
+    return suite.returncode, printed.replace(given, f"python {match['program']}"), shown
 
 
 def assert_shown_lines_appear_in_order(output: str, shown: str) -> None:
