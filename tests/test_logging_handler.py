@@ -194,9 +194,19 @@ def test_nesting_past_rec11_becomes_a_string_at_the_deepest_level() -> None:
 SEED_TRACE = "bfb95991-ae1b-4f7b-bc11-024dc53b964f"
 
 
+class Unpicklable:
+    """A message object no queue to another process could carry: it holds a lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __str__(self) -> str:
+        return "not a string"
+
+
 def log_the_seed_calls(logger: logging.Logger) -> None:
-    """Three calls, from the same source lines whichever handler listens: a template with arguments,
-    an exception, a stack; under a trace id set as the context variable."""
+    """Four calls, from the same source lines whichever handler listens: a template with arguments,
+    an exception, a stack, an object for a message; under a trace id set as the context variable."""
     token = trace_id.set(SEED_TRACE)
     try:
         logger.info("login for %s", "jay", extra={"user": "jay", "age": 48})
@@ -205,6 +215,7 @@ def log_the_seed_calls(logger: logging.Logger) -> None:
         except KeyError:
             logger.exception("login_error for %s", "jay", extra={"user": "jay"})
         logger.warning("slow", stack_info=True)
+        logger.error(Unpicklable())
     finally:
         trace_id.reset(token)
 
@@ -230,7 +241,7 @@ def direct_and_queued(tmp_path: Path, queue_handler: Any, to_queue: Any) -> tupl
             calls.join()
             logger.removeHandler(handler)
         listener.stop()  # every queued record handled
-        return received(readers[0], 3), received(readers[1], 3)
+        return received(readers[0], 4), received(readers[1], 4)
     finally:
         for handler in (direct, behind):
             handler.close()
@@ -251,7 +262,7 @@ def test_behind_a_logduct_queue_handler_records_map_as_direct_ones(tmp_path: Pat
     finally:
         to_queue.close()
         to_queue.join_thread()
-    assert [r.log_event for r in queued] == ["login for %s", "login_error for %s", "slow"]
+    assert [r.log_event for r in queued] == ["login for %s", "login_error for %s", "slow", "not a string"]
     assert not any("logduct_truncated" in (r.data or {}) for r in direct)
     assert {r.trace_id for r in queued} == {SEED_TRACE}
     assert [encode(at_one_time(r)) for r in queued] == [encode(at_one_time(r)) for r in direct]
@@ -266,7 +277,7 @@ def test_behind_the_stock_queue_handler_only_the_template_and_trace_id_are_lost(
     assert direct[1].data is not None and "KeyError: 'missing'" in str(direct[1].data["traceback"])
     assert direct[2].data is not None and str(direct[2].data["stack"]).startswith("Stack (most recent call last):")
     expected = [replace(r, log_event=str((r.data or {})["message"]), trace_id="-") for r in direct]
-    assert [r.log_event for r in expected] == ["login for jay", "login_error for jay", "slow"]
+    assert [r.log_event for r in expected] == ["login for jay", "login_error for jay", "slow", "not a string"]
     assert [encode(at_one_time(r)) for r in queued] == [encode(at_one_time(r)) for r in expected]
 
 
