@@ -20,7 +20,8 @@ A look reads only the rows whose ``time`` is at or after ``since`` (through the 
 default the last ``FOLLOW_WINDOW``: a record committed with an older time is stored, and not shown.
 xmin is a 32-bit counter that wraps; each row's is widened to the 64 bits of ``pg_snapshot`` by the
 snapshot's own epoch, as PostgreSQL compares them, so that the comparison holds across a wrap.
-Citus's distributed tables have an xmin per worker: tail does not follow them.
+It needs PostgreSQL 13 or later (``pg_current_snapshot``). Citus's distributed tables have an
+xmin per worker: tail does not follow them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import rfc3339
+from . import rfc3339, sqlfiles
 from .errors import ConfigurationError, ProtocolError
 from .record import FIELDS, JSON_ENCODER, Record, encode
 
@@ -110,8 +111,6 @@ _COLUMNS = sql.SQL(", ").join(sql.Identifier("logs", name) for name in FIELDS)
 def ensure_schema(conn: Connection) -> None:
     """A database no collector has used yet gets the schema, so that a query finds an empty table;
     a database that has ``logs`` is only read (a reader's role may not create anything)."""
-    from . import sqlfiles  # the schema's text, read only when it is needed
-
     found = conn.execute("SELECT to_regclass('logs') IS NOT NULL").fetchone()
     if not (found and found[0]):
         conn.execute(sqlfiles.schema())
