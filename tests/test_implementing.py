@@ -84,3 +84,14 @@ def test_the_final_emitter_passes_every_fifo_emitter_check(tmp_path: Path) -> No
     assert_shown_lines_appear_in_order(output, shown)
     assert "failing:" not in output and " failed" not in output
     assert re.search(r"^=+ \d+ passed, .* in ", output, re.MULTILINE), output[-3000:]
+
+
+def test_the_final_emitter_passes_the_portable_profile_as_the_tutorial_says(tmp_path: Path) -> None:
+    """"Add `portable` to the features (`--features fifo,portable`) to have the 512-byte profile checked
+    too" (FIFO-3)."""
+    program = ROOT / "docs" / "implementing" / "emitter.py"
+    done = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "logduct_conformance", "-p", "no:cacheprovider",
+                           "--emitter", f"{sys.executable} {program}", "--features", "fifo,portable", "-k", "portable"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(r"^logduct conformance of .*: 1 pass of 1 rules checked$", done.stdout, re.MULTILINE), done.stdout
