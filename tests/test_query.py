@@ -183,6 +183,9 @@ def test_named_queries_run_as_before_and_do_not_mix_with_filters(pg_dsn: str, st
     assert done.returncode == 2 and done.stderr.startswith(b"logduct: a named query keeps its own values")
     done = logduct("query", "--dsn", pg_dsn, "--since", "yesterday")
     assert done.returncode == 2 and b"neither an RFC 3339 date-time" in done.stderr
+    for bad in (["--limit", "-1"], ["--follow", "--interval", "0"], ["--follow", "--interval", "nan"]):
+        done = logduct("tail", "--dsn", pg_dsn, *bad)  # refused before anything is read: a poll without pause
+        assert done.returncode == 2 and b"or more" in done.stderr, (bad, done.stderr)
 
 
 def test_a_stored_row_that_is_no_valid_record_is_named_not_printed_as_ndjson(pg_dsn: str) -> None:

@@ -126,8 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("-f", "--follow", action="store_true",
                       help="then print the records committed from now on, until SIGINT or SIGTERM (exit 0); only "
                            f"those whose time is after --since (default: the last {_minutes(querying.FOLLOW_WINDOW)})")
-    tail.add_argument("--interval", type=_positive(float), default=querying.FOLLOW_INTERVAL_S, metavar="SECONDS",
-                      help=f"with --follow, look this often (default {querying.FOLLOW_INTERVAL_S:g})")
+    tail.add_argument("--interval", type=_positive(float, least=0.01), default=querying.FOLLOW_INTERVAL_S,
+                      metavar="SECONDS",
+                      help=f"with --follow, look every SECONDS (default {querying.FOLLOW_INTERVAL_S:g})")
     tail.set_defaults(run=_tail)
 
     demo = commands.add_parser("demo", help="the seed's story: two apps, the collector killed, nothing lost")
@@ -165,11 +166,11 @@ def _when(text: str) -> querying.When:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+def _positive(kind: type[int] | type[float], *, least: float = 0) -> Callable[[str], float]:
     def parse(text: str) -> float:
         value = kind(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be 0 or more (got {text})")
+        if value < least or value != value:  # NaN compares false both ways
+            raise argparse.ArgumentTypeError(f"must be {least:g} or more (got {text})")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its message: "invalid int value"
     return parse
