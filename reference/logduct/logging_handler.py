@@ -40,9 +40,10 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from .fifo_emitter import FifoEmitter
 from .record import (
-    JSON_ENCODER,
     MAX_DATA_DEPTH,
     MAX_INTEGER,
     MAX_TEXT_FIELD_BYTES,
@@ -93,10 +94,6 @@ class LogductHandler(logging.Handler):
         self._names = (_text_field(application_name), _text_field(environment_name))
         # REC-9, checked here once: a wrong address fails the configuration, not every log call.
         self._host_ip = canonical_ip(outbound_address() if host_ip is None else host_ip)
-        # What every line of this handler shares, encoded once.
-        self._names_json = f'"application_name":{_text_json(application_name)},' \
-                           f'"environment_name":{_text_json(environment_name)}'
-        self._host_json = f'"host_ip":{JSON_ENCODER.encode(self._host_ip)}'
         self.flush_timeout_s = flush_timeout_s
         self._second: tuple[int, str] = (0, format_utc(datetime.fromtimestamp(0, timezone.utc))[:-8])
         self._emitter_closed = False
@@ -139,20 +136,19 @@ class LogductHandler(logging.Handler):
         ZMQ-8); encoded once when it fits, as it nearly always does."""
         second, micro = _seconds_and_micros(log.created)
         event, trace, data = self._content(log)
-        # Valid by construction, so written out as it is, in ENC-5's form: the members in order,
-        # every string through _text_field or _jsonable, host_ip canonical, time in ENC-5's spelling,
-        # and the encoder of record.encode.
-        line = (f'{{"time":"{self._second_text(second)}.{micro:06d}Z",{self._names_json},'
-                f'"log_event":{_text_json(event)},"trace_id":{_text_json(trace)},'
-                f'"file_path":{_text_json(log.pathname)},{self._host_json},'
-                f'"data":{JSON_ENCODER.encode(data)}}}\n').encode()
+        members: dict[str, Any] = {
+            "time": f"{self._second_text(second)}.{micro:06d}Z",
+            "application_name": self._names[0], "environment_name": self._names[1],
+            "log_event": _text_field(event), "trace_id": _text_field(trace), "file_path": _text_field(log.pathname),
+            "host_ip": self._host_ip, "data": data}
+        # Valid by construction, so encoded as it is: every string through _text_field or _jsonable,
+        # host_ip canonical, time in ENC-5's spelling, the members in ENC-5's order, and orjson, which
+        # writes ENC-5's form, as record.encode does.
+        line = orjson.dumps(members, option=orjson.OPT_APPEND_NEWLINE)
         if len(line) <= self.emitter.max_line_bytes:
             return line
         when = datetime.fromtimestamp(second, timezone.utc).replace(microsecond=micro)
-        record = Record(time=when, application_name=self._names[0], environment_name=self._names[1],
-                        log_event=_text_field(event), trace_id=_text_field(trace), file_path=_text_field(log.pathname),
-                        host_ip=self._host_ip, data=data)
-        return encode(_fit(record, self.emitter.max_line_bytes))
+        return encode(_fit(Record(**{**members, "time": when}), self.emitter.max_line_bytes))
 
     def _second_text(self, second: int) -> str:
         """``YYYY-MM-DDTHH:MM:SS`` of ENC-5 item 3, spelt once a second: a log call pays for the rest."""
@@ -266,20 +262,9 @@ def _text_field(value: object) -> str:
     return _text_field_of(value) if type(value) is str else _text_field_of(str(value))
 
 
-def _text_json(value: object) -> str:
-    """The JSON string of ``_text_field(value)``."""
-    return _text_json_of(value) if type(value) is str else _text_json_of(str(value))
-
-
-# The same few messages, source files and trace ids come again and again.
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # the same few messages, source files and trace ids come again and again
 def _text_field_of(text: str) -> str:
     return _cut(escape_unstorable(text), MAX_TEXT_FIELD_BYTES) or "-"
-
-
-@lru_cache(maxsize=1024)
-def _text_json_of(text: str) -> str:
-    return JSON_ENCODER.encode(_text_field_of(text))
 
 
 def _jsonable(value: object, depth: int = 2) -> JSONValue:
@@ -291,10 +276,10 @@ def _jsonable(value: object, depth: int = 2) -> JSONValue:
         return value if MIN_INTEGER <= value <= MAX_INTEGER else str(value)
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, int):  # IntEnum and other subclasses
+    if isinstance(value, int):  # IntEnum and other subclasses, which orjson takes
         return value if MIN_INTEGER <= value <= MAX_INTEGER else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+    if isinstance(value, float):  # a subclass (numpy's float64) as a plain float, which orjson takes
+        return float(value) if math.isfinite(value) else str(value)
     if isinstance(value, str):
         return escape_unstorable(value)
     if depth <= MAX_DATA_DEPTH and isinstance(value, dict):
