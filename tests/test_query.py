@@ -288,3 +288,23 @@ def test_the_readme_states_tails_window_interval_and_limits_as_they_are() -> Non
     assert f"in the last {querying.FOLLOW_WINDOW.total_seconds() / 60:g} minutes, or after `--since`" in readme
     assert f"({parser.parse_args(['tail']).limit} unless `--limit`)" in readme
     assert f"({parser.parse_args(['query']).limit} unless `--limit`)" in readme
+
+
+def test_tail_follow_ends_quietly_when_its_reader_goes_away(pg_dsn: str, tmp_path: Path) -> None:
+    """`logduct tail --follow | head -n 1`: head leaves after one line; tail's next write finds no
+    reader and tail ends with status 0 and nothing on stderr, as `yes | head -n 1` does."""
+    insert(pg_dsn, [record(1)])
+    script = (f"{' '.join(REFERENCE)} tail --dsn '{pg_dsn}' --follow --limit 1 --interval 0.05 2>{tmp_path}/err"
+              f" | head -n 1; echo \"status ${{PIPESTATUS[0]}}\"")
+    with open(tmp_path / "out", "wb") as out:
+        pipeline = subprocess.Popen(["bash", "-c", script], stdout=out)
+    try:
+        wait_for(lambda: (tmp_path / "out").read_bytes().count(b"\n") >= 1, "head's one line")
+        insert(pg_dsn, [record(2)])  # tail's next line finds the pipe closed
+        assert pipeline.wait(60) == 0
+    finally:
+        pipeline.kill()
+        pipeline.wait()
+    lines = (tmp_path / "out").read_text().splitlines()
+    assert lines[0].split()[4] == "trace-1" and lines[1:] == ["status 0"]
+    assert (tmp_path / "err").read_text() == ""
