@@ -37,7 +37,8 @@ def peer_end_to_end(bench: Bench, peer: Peer) -> Figures:
             began = start_all(workers)
             elapsed = wait_for_all_rows(bench, feeders, total, process) - began
             peer_cpu = cpu_seconds(process.pid) - peer_cpu
-            database_cpu = sum(cpu - database_before.get(pid, 0.0) for pid, cpu in backend_cpu(bench).items())
+            database_after = backend_cpu(bench)
+            database_cpu = sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())
             results = [w.result(DEADLINE_S) for w in workers]
         finally:
             for w in workers:
@@ -47,10 +48,12 @@ def peer_end_to_end(bench: Bench, peer: Peer) -> Figures:
     problems = wrong_rows(bench, per_feeder, feeders)
     if problems:
         raise BenchError(f"{peer.label}: {len(problems):,} problems in its rows, first: {'; '.join(problems[:3])}")
-    return {f"{peer.name}_end_to_end": total / elapsed,
-            f"{peer.name}_cpu_us_peer": peer_cpu / total * 1e6,
-            f"{peer.name}_cpu_us_feeders": sum(r["cpu"] for r in results) / total * 1e6,
-            f"{peer.name}_cpu_us_postgres": database_cpu / total * 1e6}
+    figures = {f"{peer.name}_end_to_end": total / elapsed,
+               f"{peer.name}_cpu_us_peer": peer_cpu / total * 1e6,
+               f"{peer.name}_cpu_us_feeders": sum(r["cpu"] for r in results) / total * 1e6}
+    if database_after:  # a database on another machine: its CPU time cannot be read here
+        figures[f"{peer.name}_cpu_us_postgres"] = database_cpu / total * 1e6
+    return figures
 
 
 def backend_cpu(bench: Bench) -> dict[str, float]:

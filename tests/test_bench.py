@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.peers import PEERS
+from bench.peers import PEERS, RSYSLOG, SYSLOG_NG_PIPE, database_settings, render
 from bench.report import FIGURES, PEER_FIGURES, TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +150,28 @@ def test_a_program_the_bench_starts_dies_with_it() -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_peer_configurations_render_whole_and_pass_the_peers_own_check_where_installed(tmp_path: Path) -> None:
+    """Every placeholder of bench/peers/*.conf is filled, the password is quoted as both languages
+    quote strings, the file is its owner's alone; where a peer is installed, its own configuration
+    check accepts the result (the rest of the test runs everywhere)."""
+    values = database_settings('host=/run/pg port=5433 dbname=logs user=ingest password=\'p"w\\\\x\'')
+    assert values == {"DB_HOST": "/run/pg", "DB_PORT": "5433", "DB_NAME": "logs", "DB_USER": "ingest",
+                      "DB_PASSWORD": 'p"w\\x'}
+    extra = {"WORK_DIR": str(tmp_path), "PORT": "5514", "WORKERS": "2",
+             "SOURCE": f'pipe("{tmp_path / "in.fifo"}" flags(no-parse));'}
+    for peer, template in ((RSYSLOG, "rsyslog.conf"), (SYSLOG_NG_PIPE, "syslog-ng.conf")):
+        config = tmp_path / template
+        render(template, {**values, **extra}, config)
+        text = config.read_text()
+        assert not re.search(r"@[A-Z_]+@", text)
+        assert '"p\\"w\\\\x"' in text
+        assert config.stat().st_mode & 0o777 == 0o600
+        program, modules = peer.located()
+        if program is None:
+            continue
+        check = ([str(program), "-N1", "-f", str(config), "-M", modules] if peer is RSYSLOG else
+                 [str(program), "--syntax-only", "-f", str(config), "--module-path", modules])
+        result = subprocess.run(check, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
