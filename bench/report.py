@@ -224,6 +224,9 @@ def write_chart(path: Path, figures: dict[str, float], title: str) -> None:
     cpu.set_ylabel("CPU microseconds per record")
     cpu.set_title("Where each record's CPU time goes, end to end")
     cpu.legend()
+    for panel, prefix in ((calls, "handler_us_"), (latencies, "_latency_"), (cpu, "_cpu_us_")):
+        if not any(prefix in key for key in figures):  # a run of some measures only (--only)
+            panel.text(0.5, 0.5, "not measured in this run", transform=panel.transAxes, ha="center", color="grey")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
