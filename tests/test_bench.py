@@ -20,12 +20,15 @@ from bench.peers import PEERS, RSYSLOG, SYSLOG_NG_PIPE, database_settings, rende
 from bench.report import FIGURES, PEER_FIGURES, TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
+#: python -m bench, under bench.orphans: a test run killed outright takes the bench with it, and the
+#: bench its own children.
+BENCH = [sys.executable, "-m", "bench.orphans", str(os.getpid()), sys.executable, "-m", "bench"]
 
 
 def test_quick_run_measures_everything_and_writes_json_and_chart(pg_dsn: str, tmp_path: Path) -> None:
     """`python -m bench --quick` runs every measure, stores every record it sends, and writes its figures,
     the targets' verdicts and a PNG chart."""
-    run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--dsn", pg_dsn, "--out", str(tmp_path)],
+    run = subprocess.run([*BENCH, "--quick", "--dsn", pg_dsn, "--out", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     results = json.loads((tmp_path / "quick.json").read_text())
@@ -52,7 +55,7 @@ def test_peers_run_without_peers_says_so_and_measures_the_rest(pg_dsn: str, tmp_
     """`--peers` where neither peer is installed names each missing program, measures logduct and the COPY
     limit all the same, and runs what one bad line costs logduct: every good row stored, every bad line
     quarantined with its rule."""
-    run = subprocess.run([sys.executable, "-m", "bench", "--quick", "--peers", "--records", "2000",
+    run = subprocess.run([*BENCH, "--quick", "--peers", "--records", "2000",
                           "--only", "COPY limit", "--only", "logduct FIFO end to end",
                           "--dsn", pg_dsn, "--out", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=_without_peers())
@@ -108,7 +111,7 @@ def test_a_bench_cut_short_leaves_no_collector_behind(pg_dsn: str, tmp_path: Pat
     """A bench run stopped while its collector runs, by SIGTERM or by the SIGKILL that subprocess.run's
     timeout (and pytest-timeout's) sends, leaves none of its children running: not `logduct collect`,
     not an emitter. Four collectors were once found with parent PID 1 after this file's test timed out."""
-    bench = subprocess.Popen([sys.executable, "-m", "bench", "--quick", "--records", "200000",
+    bench = subprocess.Popen([*BENCH, "--quick", "--records", "200000",
                               "--only", "logduct FIFO end to end", "--dsn", pg_dsn, "--out", str(tmp_path)],
                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
