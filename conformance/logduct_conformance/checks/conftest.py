@@ -130,6 +130,12 @@ class CollectorUnderTest:
             process.kill()
 
 
+def mentions_count(report: str, n: int) -> bool:
+    """Whether ``report`` holds the number ``n`` on its own, as 1234 or 1,234 (COL-5 leaves the form open)."""
+    # Not part of a longer number: no digit, "d," or "d." just before it, no digit or ",d" just after.
+    return any(re.search(rf"(?<![\d.])(?<!\d,){re.escape(spelt)}(?!\d|,\d)", report) for spelt in (str(n), f"{n:,}"))
+
+
 def complete_lines(output: bytes) -> list[bytes]:
     """The lines of ``output`` with their LF; a last line still being written is not one yet."""
     return [line + b"\n" for line in output.split(b"\n")[:-1]]

@@ -185,6 +185,42 @@ def test_concurrent_emitters_never_interleave_even_when_the_pipe_is_full(
         assert sorted(reader.lines) == sorted(line[:-1] for lines in sent for line in lines)
 
 
+@pytest.mark.rules("FIFO-6")
+def test_an_emitter_keeps_the_fifo_open_between_records(implementation: Implementation, raw_reader: RawFifoReader,
+                                                        tmp_path: Path) -> None:
+    """FIFO-6, a SHOULD: each record on the FIFO, the next not yet given, the emitter still holds the FIFO
+    open, so that what waits in the pipe outlives a collector's restart. (Looked at just after a line
+    arrived: an emitter that closes after each write may not have closed yet, and pass; one that keeps
+    the FIFO open never fails.)"""
+    fifo = tmp_path / "logs.fifo"
+    process = Process(implementation.emit("--fifo", str(fifo)), tmp_path, "emitter", stdin=None,
+                      keep_stdin_open=True)
+    for n in range(3):
+        process.write_stdin(encode(record(n)))
+        raw_reader.wait_lines(n + 1)
+        assert _holds_open(process.popen.pid, fifo), f"record {n} written, the emitter no longer holds the FIFO"
+    process.close_stdin()
+    assert process.wait() == 0, process.stderr
+
+
+def _holds_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` or a process under it has ``path`` open (Linux: /proc/PID/fd)."""
+    wanted = path.stat()
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            pending += [int(child) for child in task.read_text().split()]
+        for fd in Path(f"/proc/{current}/fd").glob("*"):
+            try:
+                opened = fd.stat()  # follows the link to the file itself, without opening it
+            except OSError:
+                continue  # closed since it was listed
+            if (opened.st_dev, opened.st_ino) == (wanted.st_dev, wanted.st_ino):
+                return True
+    return False
+
+
 @pytest.mark.rules("FIFO-4", "EMIT-2")
 def test_emitter_with_no_reader_waits_and_delivers_everything_once_one_comes(
         implementation: Implementation, tmp_path: Path, by_rule: RuleVerdicts) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections import Counter
@@ -20,7 +19,7 @@ from logduct_conformance.plugin import Implementation, RuleVerdicts
 from logduct_conformance.processes import Process, delivery_report, wait_for
 from logduct_conformance.strategies import record
 
-from .conftest import CollectorUnderTest
+from .conftest import CollectorUnderTest, mentions_count
 
 pytestmark = pytest.mark.needs("collector", "zmq", "zmq-acks", "sink")
 
@@ -84,7 +83,7 @@ def test_a_delivery_sent_three_times_is_stored_once_and_acknowledged_each_time(
         # stdout is records, so only its stderr can hold them.
         report = process.stderr + (process.stdout.decode(errors="replace") if collector.dsn else "")
         with by_rule.check("COL-5", "the counts reported on exit: 15 records received"):
-            assert re.search(r"\b15\b", report), f"no count of the 15 records received on exit: {report[-2000:]}"
+            assert mentions_count(report, 15), f"no count of the 15 records received on exit: {report[-2000:]}"
 
 
 def _unique_delivery_key(dsn: str) -> set[str]:
@@ -130,7 +129,10 @@ def test_collector_killed_twice_under_load_loses_nothing_and_doubles_nothing(
     emitter = Process(implementation.emit("--zmq", endpoint), collector.workdir, "emitter",
                       stdin=b"".join(map(encode, sent)), lines_per_s=4_000)
     for rows in (2_000, 6_000):
-        wait_for(_stored_at_least(collector, rows), f"{rows} records stored")
+        try:
+            wait_for(_stored_at_least(collector, rows), f"{rows} records stored")
+        except TimeoutError:
+            break  # so many lost to the kill before that they never add up: named below
         collector.current.kill()
         collector.start("--zmq", endpoint)
     # 3 s of input, then a retransmission or two: an emitter that never resends waits for ever.
@@ -197,9 +199,11 @@ def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_th
     died = process.popen.poll() is not None
     with by_rule.check("COL-2", "the collector lives through them"):
         assert not died, f"the collector died: {process.stderr[-2000:]}"
-    if not died:
+    try:
         wait_for(lambda: len(collector.rejected_rules()) >= len(bad) or process.popen.poll() is not None,
                  f"{len(bad)} rejections")
+    except TimeoutError:
+        pass  # each message missing from the quarantine is named below
     quarantined = Counter(collector.rejected_rules())
     acknowledged = {ack.session for ack in acks}
     owed: Counter[str] = Counter()
