@@ -23,6 +23,14 @@ from logduct_conformance.processes import REFERENCE, wait_for
 from spec_ids import ROOT
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """NOW, read again at each test: "10m ago" is counted from the query's clock, so the records a
+    test stores must be placed by a clock read minutes, not a whole run, before."""
+    global NOW
+    NOW = datetime.now(timezone.utc).replace(microsecond=0)
 #: Text a statement built by splicing would break on (PG-6).
 HOSTILE = "it's \\ a \"name\"; DROP TABLE logs; --"
 
