@@ -50,6 +50,7 @@ class Committer:
         self._done: queue.SimpleQueue[Committed | BaseException] = queue.SimpleQueue()
         self._idle = threading.Semaphore(1)  # released when no batch is being committed
         self._unsettled: deque[Batch] = deque()  # submitted, and not yet handed back by ``completed``
+        self._unsettled_items = 0  # their records and rejections: an int, which --metrics' thread can read
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         self._thread = threading.Thread(target=self._run, name="logduct-commit", daemon=True)
@@ -64,6 +65,7 @@ class Committer:
         """Commit ``batch`` after the one in flight; wait only while that one is still committing."""
         self._idle.acquire()
         self._unsettled.append(batch)
+        self._unsettled_items += len(batch)
         self._todo.put(batch)
 
     def hold_until_committed(self, after_commit: Callable[[], None]) -> bool:
@@ -75,8 +77,8 @@ class Committer:
         return True
 
     def unsettled(self) -> int:
-        """Records and rejections submitted and not yet handed back."""
-        return sum(map(len, self._unsettled))
+        """Records and rejections submitted and not yet handed back; safe from any thread."""
+        return self._unsettled_items
 
     def completed(self) -> list[Committed]:
         """The batches committed since the last call, in order. A fault of the sink's own (a bug, not
@@ -92,7 +94,7 @@ class Committer:
                 item = self._done.get_nowait()
             except queue.Empty:
                 return done
-            self._unsettled.popleft()
+            self._unsettled_items -= len(self._unsettled.popleft())
             if isinstance(item, BaseException):
                 raise item
             done.append(item)
