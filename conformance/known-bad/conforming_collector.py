@@ -128,40 +128,6 @@ class DatabaseAtFault(Exception):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# JSON text (RFC 8259), read with Python's json module and hooks for what it lets through by default.
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """REC-4: member names unique within each object, at every depth."""
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        twice = next(name for name in names if names.count(name) > 1)
-        raise Rejected("REC-4", f"member {twice[:60]!r} given twice")
-    return dict(pairs)
-
-
-def _constant(name: str) -> Any:
-    """REC-13: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON."""
-    raise Rejected("REC-13", f"{name} is not a JSON number")
-
-
-def _integer(lexeme: str) -> int:
-    """REC-13: an integer literal lies between -2^63 and 2^64-1, stored exactly. Its digits are counted
-    before int() sees them: int() refuses more than 4,300 digits, and time grows with their number."""
-    if len(lexeme.lstrip("-")) > len(str(MAX_INTEGER)) or not MIN_INTEGER <= int(lexeme) <= MAX_INTEGER:
-        raise Rejected("REC-13", f"integer {lexeme[:40]} outside -2^63 to 2^64-1")
-    return int(lexeme)
-
-
-def _float(lexeme: str) -> float:
-    """REC-13: a number with a fraction or exponent is finite as a binary64."""
-    value = float(lexeme)
-    if not math.isfinite(value):
-        raise Rejected("REC-13", f"{lexeme[:40]} is beyond binary64")
-    return value
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # host_ip (REC-9)
 
 
@@ -277,14 +243,40 @@ class Collector:
         if "\n" in text:
             raise Rejected("ENC-2", f"an LF inside the line, at character {text.index(chr(10))}")
         try:
-            return json.loads(text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_integer,
-                              parse_float=_float)
+            return json.loads(text, object_pairs_hook=self.json_object, parse_constant=self.json_constant,
+                              parse_int=self.json_integer, parse_float=self.json_float)
         except json.JSONDecodeError as error:
             raise Rejected("ENC-2", f"not one JSON text: {error.msg} at character {error.pos}") from None
         except RecursionError:  # deeper than Python's reader goes, so far deeper than REC-11 allows
             if text.lstrip(" \t\r").startswith("{"):
                 raise Rejected("REC-11", "data nests deeper than 64 levels") from None
             raise Rejected("REC-1", "a record is a JSON object, not a deeply nested array") from None
+
+    def json_object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        """REC-4: member names unique within each object, at every depth."""
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            twice = next(name for name in names if names.count(name) > 1)
+            raise Rejected("REC-4", f"member {twice[:60]!r} given twice")
+        return dict(pairs)
+
+    def json_constant(self, name: str) -> Any:
+        """REC-13: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON."""
+        raise Rejected("REC-13", f"{name} is not a JSON number")
+
+    def json_integer(self, lexeme: str) -> int:
+        """REC-13: an integer literal lies between -2^63 and 2^64-1, stored exactly. Its digits are counted
+        before int() sees them: int() refuses more than 4,300 digits, and its time grows with their number."""
+        if len(lexeme.lstrip("-")) > len(str(MAX_INTEGER)) or not MIN_INTEGER <= int(lexeme) <= MAX_INTEGER:
+            raise Rejected("REC-13", f"integer {lexeme[:40]} outside -2^63 to 2^64-1")
+        return int(lexeme)
+
+    def json_float(self, lexeme: str) -> float:
+        """REC-13: a number with a fraction or an exponent is finite as a binary64."""
+        value = float(lexeme)
+        if not math.isfinite(value):
+            raise Rejected("REC-13", f"{lexeme[:40]} is beyond binary64")
+        return value
 
     def check_object(self, value: Any) -> None:
         """REC-1: a record is a JSON object."""
@@ -593,6 +585,9 @@ class PostgresSink:
 
     bounds_quarantine = True  # COL-8: any writer could otherwise fill the database's disk
     schema = SCHEMA
+    insert_logs = ("INSERT INTO logs (time, application_name, environment_name, log_event, trace_id, file_path,"
+                   " host_ip, data, emitter_session, emitter_seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                   " ON CONFLICT DO NOTHING")
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -629,10 +624,7 @@ class PostgresSink:
         stored = 0
         with conn.cursor() as cursor:
             if rows:
-                cursor.executemany(
-                    "INSERT INTO logs (time, application_name, environment_name, log_event, trace_id, file_path,"
-                    " host_ip, data, emitter_session, emitter_seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT DO NOTHING", [self.values(row) for row in rows])
+                cursor.executemany(self.insert_logs, [self.values(row) for row in rows])
                 stored = cursor.rowcount
             if rejections:
                 cursor.executemany(
