@@ -178,3 +178,22 @@ def test_peer_configurations_render_whole_and_pass_the_peers_own_check_where_ins
                  [str(program), "--syntax-only", "-f", str(config), "--module-path", modules])
         result = subprocess.run(check, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_peer_without_its_database_module_is_named_with_the_package_that_has_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An rsyslogd on PATH whose module directory lacks ompgsql.so is not run: the run says which module
+    is missing and which Debian package brings it."""
+    program = tmp_path / "usr" / "sbin" / "rsyslogd"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\nexit 1\n")
+    program.chmod(0o755)
+    modules = tmp_path / "usr" / "lib" / "x86_64-linux-gnu" / "rsyslog"
+    modules.mkdir(parents=True)
+    for present in ("imptcp.so", "mmjsonparse.so"):
+        (modules / present).touch()
+    monkeypatch.setenv("PATH", str(program.parent))
+    found, why = RSYSLOG.located()
+    assert found is None
+    assert why == (f"{RSYSLOG.label}: not measured, {program} found but not ompgsql.so in {modules}"
+                   " (ompgsql.so is in rsyslog-pgsql)")

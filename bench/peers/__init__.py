@@ -27,26 +27,30 @@ from ..processes import BenchError, spawn, wait_for
 HERE = Path(__file__).resolve().parent
 
 
+class Missing(Exception):
+    """What a peer lacks on this machine, said as the run reports it."""
+
+
 @dataclass(frozen=True)
 class Peer:
-    """One contender: a program, how it is fed, and how its configuration is rendered."""
+    """One contender: a program, how it is fed, and where its modules are."""
 
     name: str  # the key of its figures
     label: str  # as the tables name it
     program: str  # looked up on PATH
     feed: str  # "tcp" or "fifo": how the bench's feeders reach it
-    find_modules: Callable[[Path], str | None]  # its module directory, or why it cannot run
+    find_modules: Callable[[Path], str]  # its module directory; Missing if it lacks one it needs
 
     def located(self) -> tuple[Path | None, str]:
-        """The program and its module directory; or None and what is missing."""
+        """The program and its module directory; or None and a sentence saying what is missing."""
         found = shutil.which(self.program)
         if found is None:
             return None, f"{self.label}: not measured, no {self.program} on PATH (see README, Speed)"
         program = Path(found).resolve()
-        modules = self.find_modules(program)
-        if modules is None or modules.startswith("missing"):
-            return None, f"{self.label}: not measured, {program} found but {modules or 'its modules are missing'}"
-        return program, modules
+        try:
+            return program, self.find_modules(program)
+        except Missing as missing:
+            return None, f"{self.label}: not measured, {program} found but {missing}"
 
     def version(self) -> str:
         """The program's version, as it says it (the first number of its --version output)."""
@@ -59,26 +63,25 @@ class Peer:
         return found[0] if found else "?"
 
 
-def _rsyslog_modules(program: Path) -> str | None:
+def _rsyslog_modules(program: Path) -> str:
     """rsyslog's module directory beside the binary: PREFIX/sbin/rsyslogd -> PREFIX/lib/*/rsyslog."""
     for directory in sorted(glob.glob(str(program.parent.parent / "lib" / "*" / "rsyslog"))):
-        needed = ["imptcp.so", "mmjsonparse.so", "ompgsql.so"]
-        missing = [m for m in needed if not (Path(directory) / m).exists()]
-        if not missing:
-            return directory
-        return f"missing {', '.join(missing)} in {directory} (ompgsql.so is in rsyslog-pgsql)"
-    return None
+        missing = [m for m in ("imptcp.so", "mmjsonparse.so", "ompgsql.so") if not (Path(directory) / m).exists()]
+        if missing:
+            raise Missing(f"not {', '.join(missing)} in {directory} (ompgsql.so is in rsyslog-pgsql)")
+        return directory
+    raise Missing(f"no module directory {program.parent.parent}/lib/*/rsyslog")
 
 
-def _syslog_ng_modules(program: Path) -> str | None:
+def _syslog_ng_modules(program: Path) -> str:
     """syslog-ng's module directory (PREFIX/lib/syslog-ng/VERSION) with sql(), and libdbi's pgsql driver."""
     for directory in sorted(glob.glob(str(program.parent.parent / "lib" / "syslog-ng" / "*"))):
         if not (Path(directory) / "libafsql.so").exists():
-            return f"missing libafsql.so in {directory} (it is in syslog-ng-mod-sql)"
-        if not glob.glob("/usr/lib/*/dbd/libdbdpgsql.so") and not glob.glob("/usr/lib/dbd/libdbdpgsql.so"):
-            return "missing libdbi's PostgreSQL driver libdbdpgsql.so (it is in libdbd-pgsql)"
+            raise Missing(f"not libafsql.so in {directory} (it is in syslog-ng-mod-sql)")
+        if not glob.glob("/usr/lib/*/dbd/libdbdpgsql.so") + glob.glob("/usr/lib/dbd/libdbdpgsql.so"):
+            raise Missing("not libdbi's PostgreSQL driver libdbdpgsql.so (it is in libdbd-pgsql)")
         return directory
-    return None
+    raise Missing(f"no module directory {program.parent.parent}/lib/syslog-ng/*")
 
 
 RSYSLOG = Peer("rsyslog", "rsyslog imptcp -> mmjsonparse -> ompgsql, 2 action workers", "rsyslogd", "tcp",
