@@ -27,7 +27,7 @@ def test_the_conforming_emitter_passes_every_emitter_check(tmp_path: Path) -> No
                                          "--features", "fifo,zmq,zmq-acks,zmq-identity,portable")
     assert status == 0, output[-3000:]
     assert [rule for rule, verdict in verdicts.items() if verdict in ("fail", "error")] == []
-    assert {rule for rule, verdict in verdicts.items() if verdict == "pass"} == EMITTER_RULES
+    assert {rule for rule, verdict in verdicts.items() if verdict == "pass"} >= EMITTER_RULES
 
 
 @pytest.mark.known_bad
