@@ -27,6 +27,7 @@ from logduct.zmq_emitter import ZmqEmitter
 from .measures import Bench, collector
 from .peer_measures import COLUMNS
 from .peers import Peer, PeerProcess
+from .records import record
 
 GOOD = 200
 #: How long after the lines are sent the good rows may take before the contender counts as stalled.
@@ -77,8 +78,6 @@ class Outcome:
 def traffic() -> tuple[list[Record], dict[str, Record], list[bytes]]:
     """The good records, the records each bad line was made from, and every line in sending order:
     a bad line after every 40 good ones."""
-    from .records import record
-
     good = [record(i, last=i == GOOD - 1) for i in range(GOOD)]
     sources = {name: record(1_000_000 + k) for k, name in enumerate(BAD_LINES)}
     lines = [encode(r) for r in good]
@@ -136,13 +135,16 @@ def _as_row(r: Record) -> tuple[object, ...]:
 
 
 def _difference(stored: tuple[object, ...], meant: tuple[object, ...]) -> str:
-    """The columns stored otherwise than the source record had them (the bad line lacked or spoilt them)."""
-    names = [c.strip() for c in COLUMNS.split(",")]
-    diffs = [f"{name} {value!r}" for name, value, want in zip(names, stored, meant, strict=True) if value != want]
-    if "data" in [n for n, v, w in zip(names, stored, meant, strict=True) if v != w] and isinstance(stored[7], dict):
-        wanted = meant[7] if isinstance(meant[7], dict) else {}
-        diffs = [d for d in diffs if not d.startswith("data ")]
-        diffs += [f"data.{k} {v!r}" for k, v in stored[7].items() if wanted.get(k) != v]
+    """The columns (and members of data) stored otherwise than the source record had them."""
+    diffs: list[str] = []
+    for name, value, want in zip([c.strip() for c in COLUMNS.split(",")], stored, meant, strict=True):
+        if value == want:
+            continue
+        if isinstance(value, dict) and isinstance(want, dict):
+            diffs += [f"{name}.{k} {v!r}" for k, v in value.items() if want.get(k) != v]
+            diffs += [f"{name}.{k} missing" for k in want.keys() - value.keys()]
+        else:
+            diffs.append(f"{name} {value!r}")
     return ", ".join(diffs) or "as meant"
 
 
