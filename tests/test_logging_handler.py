@@ -348,6 +348,29 @@ def test_dict_config_builds_a_zmq_handler_from_endpoints(tmp_path: Path) -> None
     assert ack_of(message)  # the acknowledgement sent was a well-formed one for this message
 
 
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="dictConfig builds a QueueHandler's listener from Python 3.12")
+def test_dict_config_builds_the_queue_handler_and_its_listener(tmp_path: Path) -> None:
+    """Python 3.12's dictConfig makes a QueueListener for a QueueHandler subclass given handlers: the
+    record arrives through it as a direct one would, template and traceback included."""
+    config = logduct_config(fifo=str(tmp_path / "logs.fifo"))
+    config["handlers"]["queue"] = {"class": "logduct.logging_handler.LogductQueueHandler", "handlers": ["logduct"]}
+    config["root"]["handlers"] = ["queue"]
+    program = ("import json, logging, logging.config, sys\n"
+               "logging.config.dictConfig(json.loads(sys.argv[1]))\n"
+               "logging.getHandlerByName('queue').listener.start()\n"
+               "try:\n    {}['missing']\nexcept KeyError:\n"
+               "    logging.getLogger('app').exception('login_error for %s', 'jay')\n"
+               "logging.getHandlerByName('queue').listener.stop()\n")
+    reader = RawFifoReader(tmp_path / "logs.fifo")
+    try:
+        subprocess.run([sys.executable, "-c", program, json.dumps(config)], check=True, timeout=120)
+        [record] = received(reader)
+    finally:
+        reader.close()
+    assert record.log_event == "login_error for %s"
+    assert record.data is not None and "KeyError: 'missing'" in str(record.data["traceback"])
+
+
 def test_one_transport_exactly(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="one of"):
         LogductHandler(application_name="WebApp", environment_name="production")
