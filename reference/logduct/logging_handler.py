@@ -236,12 +236,12 @@ def outbound_address() -> str:
     connect() on a UDP socket sends nothing: it only asks the kernel which route, and so which
     source address, a datagram to that address would take."""
     for family, address in _NO_ONES_ADDRESSES:
-        with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            try:
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
                 probe.connect((address, 9))  # 9: the discard port, should anything ever be sent
-            except OSError:
-                continue  # no route in this family (ENETUNREACH), or no such family here
-            return str(probe.getsockname()[0])
+                return str(probe.getsockname()[0])
+        except OSError:
+            continue  # no route in this family (ENETUNREACH), or no such family on this host
     return "127.0.0.1"
 
 
