@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n(beside {args.hogs} CPU-bound processes)")
     args.out.mkdir(parents=True, exist_ok=True)
     report.write_json(args.out / f"{mode}.json", machine, mode, runs, figures,
-                      {"records": sizes.records, "notes": notes, "bad_lines": outcomes} if args.peers else None)
+                      {"records": sizes.records, "notes": notes, "bad_lines": outcomes,
+                       "fifo_over_fastest_peer": report.fifo_lead(figures)} if args.peers else None)
     report.write_chart(args.out / f"{mode}.png", figures, f"logduct bench ({mode}, median of {rounds}): "
                        f"{machine['summary']}")
     print(f"\nwritten: {args.out / f'{mode}.json'}, {args.out / f'{mode}.png'}")

@@ -137,8 +137,22 @@ def peers_table(figures: dict[str, float]) -> str:
                + " + ".join("?" if p is None else f"{p:.0f}" for p in parts) + ")")
         rows.append((name, _number(rate), _ratio(rate, figures.get("copy_limit")),
                      _ratio(rate, figures.get("fifo_end_to_end")), cpu))
-    return format_table(["contender", "records/s", "x COPY limit", "x logduct FIFO",
+    text = format_table(["contender", "records/s", "x COPY limit", "x logduct FIFO",
                          "CPU us/record (collector or peer + emitters or feeders + PostgreSQL)"], rows)
+    lead = fifo_lead(figures)
+    if lead is not None:
+        verdict = "met" if lead >= 2 else "MISSED"
+        text += f"\nlogduct FIFO / the fastest peer of this run: {lead:.2f} (target >= 2: {verdict})"
+    return text
+
+
+def fifo_lead(figures: dict[str, float]) -> float | None:
+    """logduct FIFO's records/s over the fastest peer's of the same run (issue 13 asks for 2 at least)."""
+    peers = [figures[f"{key}_end_to_end"] for key in CONTENDERS
+             if key not in ("fifo", "zmq") and f"{key}_end_to_end" in figures]
+    if not peers or "fifo_end_to_end" not in figures:
+        return None
+    return figures["fifo_end_to_end"] / max(peers)
 
 
 def _ratio(value: float, baseline: float | None) -> str:
