@@ -138,7 +138,7 @@ def check_members(value: Any) -> dict[str, Any]:
 def check_characters(value: Any) -> None:
     """REC-12: no U+0000 and no surrogate in any string, member names included, at any depth (walked
     without recursion: json reads nesting as deep as Python's stack allows)."""
-    waiting, path = [(value, "record")], ""
+    waiting = [(value, "record")]
     while waiting:
         item, path = waiting.pop()
         if isinstance(item, dict):
@@ -491,7 +491,7 @@ class ZmqEmitter(Emitter):
             size += len(self.queue[0])
             records.append(self.queue.popleft()[:-1])  # a frame needs no LF
         message = Message(self.next_seq, records)
-        self.next_seq += len(records)
+        self.next_seq += len(records)  # 2^63-1 (ZMQ-3) lies 290,000 years away at a million records a second
         self.messages[message.first_seq] = message
         return message
 
@@ -617,8 +617,8 @@ class ZmqEmitter(Emitter):
                 poller.register(self.lines.fd, zmq.POLLIN if reading else 0)  # 0: not now
                 deadline = self.deadline()
                 wait_s = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not sent_all:
-                    wait_s = min(wait_s if wait_s is not None else self.RETRY_S, self.RETRY_S)
+                if not sent_all:  # ZeroMQ's queue was full: try again soon
+                    wait_s = self.RETRY_S if wait_s is None else min(wait_s, self.RETRY_S)
                 ready = dict(poller.poll(None if wait_s is None else int(wait_s * 1000) + 1))
                 self.receive_acknowledgements()
                 self.watch_connection()
