@@ -2,8 +2,12 @@
 
 import sys
 
-from logduct import cli
-from logduct.sink import PostgresSink
+from conforming_collector import Batch, Collector, main
 
-PostgresSink._until_done = lambda self, attempt, argument: attempt(argument)  # type: ignore[method-assign]
-sys.exit(cli.main())
+
+class DiesOnDatabaseError(Collector):
+    def commit_until_done(self, batch: Batch) -> None:
+        self.sink.commit(batch, self.stored_keys)  # the fault: DatabaseAtFault is not waited out, it ends us
+
+
+sys.exit(main(DiesOnDatabaseError))

@@ -1,14 +1,13 @@
-"""Fault: a line that is not UTF-8 raises out of the collector and kills it (breaks COL-2)."""
+"""Fault: a line that is not UTF-8 raises out of the collector and kills it (breaks COL-2 and ENC-1)."""
 
 import sys
 
-from logduct import cli, collector, record
+from conforming_collector import Collector, main
 
 
-def decode(line: bytes) -> record.Record:
-    line.decode("utf-8")  # the fault: UnicodeDecodeError escapes
-    return record.decode(line)
+class DiesOnInvalidUtf8(Collector):
+    def check_utf8(self, line: bytes) -> str:
+        return line.decode("utf-8")  # the fault: UnicodeDecodeError escapes, where a rejection was due
 
 
-collector.decode = decode
-sys.exit(cli.main())
+sys.exit(main(DiesOnInvalidUtf8))

@@ -2,8 +2,14 @@
 
 import sys
 
-from logduct import cli
-from logduct.framing import Framed, LineFramer
+from conforming_collector import FifoInput, main
 
-LineFramer.feed = lambda self, chunk: [Framed(chunk.split(b"\n")[:-1], [])]  # type: ignore[method-assign]
-sys.exit(cli.main())
+
+class DropsSplitLines(FifoInput):
+    def lines(self, chunk: bytes) -> list[tuple[bytes, int]]:
+        # The fault: each read is taken as whole lines. The start of a line cut by the read is dropped,
+        # and its end, in the next read, becomes a line of its own, which is no record.
+        return [(line + b"\n", len(line) + 1) for line in chunk.split(b"\n")[:-1]]
+
+
+sys.exit(main(fifo=DropsSplitLines))

@@ -1,10 +1,13 @@
 """Fault: the UTC offset of a time is dropped, the local time stored as if it were UTC (breaks REC-5)."""
 
-import re
 import sys
 
-from logduct import cli, rfc3339
+from conforming_collector import Collector, main
 
-original = rfc3339.parse
-rfc3339.parse = lambda text: original(re.sub(r"(?:[+-]\d\d:\d\d|[zZ])$", "Z", text))
-sys.exit(cli.main())
+
+class IgnoresOffset(Collector):
+    def offset_seconds(self, sign: str | None, hours: int, minutes: int, text: str) -> int:
+        return 0  # the fault: "+02:00" read as "Z"
+
+
+sys.exit(main(IgnoresOffset))

@@ -2,8 +2,12 @@
 
 import sys
 
-from logduct import cli
-from logduct.quarantine import QuarantineBudget
+from conforming_collector import Collector, Rejection, main
 
-QuarantineBudget.admit = lambda self, rule, raw_bytes, now: True  # type: ignore[method-assign]
-sys.exit(cli.main())
+
+class QuarantinesWithoutBound(Collector):
+    def admit(self, key: str, rejection: Rejection) -> bool:
+        return True  # the fault: no budget per input and per second
+
+
+sys.exit(main(QuarantinesWithoutBound))

@@ -1,11 +1,16 @@
 """Fault: log_event and trace_id land in each other's column (breaks PG-1)."""
 
 import sys
+from typing import Any
 
-from logduct import cli, copy_format
+from conforming_collector import PostgresSink, Row, main
 
-columns = list(copy_format.LOGS_COLUMNS)
-i, j = columns.index("log_event"), columns.index("trace_id")
-columns[i], columns[j] = columns[j], columns[i]
-copy_format.LOGS_COLUMNS = tuple(columns)
-sys.exit(cli.main())
+
+class SwapsColumns(PostgresSink):
+    def values(self, row: Row) -> tuple[Any, ...]:
+        values = list(super().values(row))
+        values[3], values[4] = values[4], values[3]  # the fault: the INSERT names log_event, trace_id
+        return tuple(values)
+
+
+sys.exit(main(postgres=SwapsColumns))

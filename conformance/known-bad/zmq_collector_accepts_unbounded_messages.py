@@ -2,8 +2,12 @@
 
 import sys
 
-from logduct import cli, delivery
+from conforming_collector import Collector, main
 
-delivery.MAX_MESSAGE_RECORDS = 10**9
-delivery.MAX_MESSAGE_BYTES = 10**12
-sys.exit(cli.main())
+
+class AcceptsUnboundedMessages(Collector):
+    def check_message_bounds(self, records: list[bytes]) -> None:
+        pass  # the fault: no MAX_MESSAGE_RECORDS, no MAX_MESSAGE_BYTES
+
+
+sys.exit(main(AcceptsUnboundedMessages))

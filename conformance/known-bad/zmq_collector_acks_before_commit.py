@@ -1,15 +1,14 @@
 """Fault: a message is acknowledged as soon as it is read, before its records are committed (breaks ZMQ-4)."""
 
 import sys
-from collections.abc import Callable
 
-from logduct import cli
-from logduct.collector import Collector
-
-
-def acknowledge_now(self: Collector, acknowledge: Callable[[], None]) -> None:
-    acknowledge()  # the fault: not held for the commit of the batch holding the message's records
+import zmq
+from conforming_collector import Collector, main
 
 
-Collector._acknowledge_after_commit = acknowledge_now  # type: ignore[method-assign]
-sys.exit(cli.main())
+class AcksBeforeCommit(Collector):
+    def acknowledge_after_commit(self, socket: zmq.Socket[bytes], ack: list[bytes]) -> None:
+        socket.send_multipart(ack)  # the fault: not held for the commit of the batch holding the records
+
+
+sys.exit(main(AcksBeforeCommit))

@@ -1,21 +1,16 @@
-"""Fault: sequence numbers are not checked against 2^63-1, and the collector dies on the first that
-does not fit PostgreSQL's BIGINT, losing what it held (breaks ZMQ-11 and COL-2)."""
+"""Fault: the last sequence number is checked by packing it into a signed 64-bit integer, whose
+OverflowError is not a rejection: a message numbered past 2^63-1 kills the collector (breaks ZMQ-11, COL-2)."""
 
 import sys
 
-from logduct import cli, delivery
-from logduct.collector import Collector
-from logduct.source import Arrivals, Source
-
-delivery.MAX_SEQ = 2**64 - 1
-original = Collector._take
+from conforming_collector import Collector, Rejected, main
 
 
-def take(self: Collector, source: Source, arrivals: Arrivals) -> None:
-    if arrivals.deliveries and arrivals.deliveries[-1].seq > 2**63 - 1:
-        raise OverflowError("emitter_seq out of range for type bigint")  # the fault
-    original(self, source, arrivals)
+class DiesOnSeqPast2To63(Collector):
+    def check_sequence(self, first: int, count: int) -> None:
+        if first == 0:
+            raise Rejected("ZMQ-11", "the first sequence number is 0; numbers start at 1")
+        (first + count - 1).to_bytes(8, "big", signed=True)  # the fault: raises OverflowError, uncaught
 
 
-Collector._take = take  # type: ignore[method-assign]
-sys.exit(cli.main())
+sys.exit(main(DiesOnSeqPast2To63))

@@ -1,8 +1,14 @@
 """Fault: the delivery key is not stored, so a resent record is stored again (breaks ZMQ-6)."""
 
 import sys
+from typing import Any
 
-from logduct import cli, sink
+from conforming_collector import PostgresSink, Row, main
 
-sink._key = lambda delivery: (None, None)  # type: ignore[attr-defined]
-sys.exit(cli.main())
+
+class StoresDuplicates(PostgresSink):
+    def values(self, row: Row) -> tuple[Any, ...]:
+        return (*super().values(row)[:-2], None, None)  # the fault: emitter_session, emitter_seq left NULL
+
+
+sys.exit(main(postgres=StoresDuplicates))
