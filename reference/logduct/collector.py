@@ -3,16 +3,14 @@
 Theory of operation. One thread waits on every source at once, whatever its transport, and takes
 the ``Arrivals`` each has (source.py): lines or records to judge, what the transport refused, and
 for ZeroMQ an acknowledgement. Each line becomes an accepted Record or a Rejection (COL-1), and
-both go into the current batch (batching.py), which is handed to the committer's thread when full
-or old enough (COL-3, committing.py), so that the next batch is judged while PostgreSQL stores this
-one. Only once the commit is done are the acknowledgements it holds sent, from this thread (ZMQ-4,
-``_settle``). Signals only set flags, which the loop reads at least every ``_POLL_CAP_S``: a stop
-request ends reading, commits what was read, and returns (COL-4).
+both go into the current batch (batching.py), which is committed when full or old enough (COL-3).
+Only then, the commit done, are the acknowledgements it holds sent (ZMQ-4, ``_commit``). Signals
+only set flags, which the loop reads at least every ``_POLL_CAP_S``: a stop request ends reading,
+commits what was read, and returns (COL-4).
 
-What a SIGKILL can cost: over a FIFO, ``UNCOMMITTED_BATCHES`` batches (the one being committed and
-the one being filled) of at most ``batch_limit`` records, plus the rest of the chunk being framed
-(FIFO-8); over ZeroMQ, nothing, since what was not committed was not acknowledged and is sent
-again (ZMQ-5).
+What a SIGKILL can cost: over a FIFO, the records of the current batch, at most ``batch_limit``,
+plus the rest of the chunk being framed (FIFO-8); over ZeroMQ, nothing, since what was not
+committed was not acknowledged and is sent again (ZMQ-5).
 """
 
 from __future__ import annotations
@@ -25,9 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .batching import Accepted, Batcher, Rejection, Sink, Written
-from .committing import Committed, Committer
 from .delivery import Delivery
-from .errors import ProtocolError
+from .errors import DatabaseUnavailable, ProtocolError
 from .quarantine import QuarantineBudget
 from .readiness import Readiness
 from .record import decode
@@ -38,8 +35,6 @@ FLUSH_INTERVAL_S = 0.1
 #: COL-3: the most records and rejections one commit holds; with one read, FIFO-8's loss bound.
 #: 10,000 gains 6% of throughput here and multiplies what a SIGKILL costs by five.
 BATCH_LIMIT = 2_000
-#: FIFO-8: the most batches read and not yet committed: one committing, one filling.
-UNCOMMITTED_BATCHES = 2
 #: The longest the loop goes without looking at its flags.
 _POLL_CAP_S = 0.1
 
@@ -95,7 +90,6 @@ class Collector:
         self._stop_requested = False
         self._report_requested = False
         self._budgets = {source.name: QuarantineBudget() for source in sources}  # COL-8, per input
-        self._committer: Committer | None = None  # while ``run`` runs
         sink.give_up = lambda: self._stop_requested  # COL-9: a dead database waits no longer than a stop
 
     def request_stop(self) -> None:
@@ -107,37 +101,32 @@ class Collector:
         self._report_requested = True
 
     def uncommitted(self) -> int:
-        """Records and rejections read and not yet committed: the current batch (COL-3) and the one
-        being committed, for --metrics."""
-        return len(self._batcher) + (self._committer.unsettled() if self._committer else 0)
+        """Records and rejections read and not yet committed: the current batch (COL-3), for --metrics."""
+        return len(self._batcher)
 
     def run(self) -> Counters:
         """Collect until ``request_stop``; commit everything read; return the counters."""
-        self._committer = committer = Committer(self.sink)
-        readiness = Readiness(self.sources, wake_fd=committer.wake_fd)
+        readiness = Readiness(self.sources)
         while not self._stop_requested:
             for source in readiness.wait(self._wait_s()):
                 for arrivals in source.receive():
                     self._take(source, arrivals)
-            self._settle(committer.completed())
             self._owed_summaries()
             if self._batcher.due(time.monotonic()):
                 self._commit()
             if self._report_requested:
                 self._report_requested = False
                 self.report()
-        self._stop(committer)
+        self._stop()
         return self.counters
 
-    def _stop(self, committer: Committer) -> None:
+    def _stop(self) -> None:
         """COL-4: read no more, commit what was read (and with it the last acknowledgements)."""
         for source in self.sources:
             for arrivals in source.stop_reading():
                 self._take(source, arrivals)
         self._owed_summaries(final=True)
         self._commit()
-        self._settle(committer.drain())
-        committer.close()
         for source in self.sources:
             source.close()
         self.sink.close()
@@ -169,14 +158,9 @@ class Collector:
 
     def _acknowledge_after_commit(self, acknowledge: Callable[[], None]) -> None:
         """ZMQ-4: an acknowledgement waits for the commit of the batch holding the message's last
-        record: the current batch, or if that record completed a batch, the one handed to the
-        committer; batches are committed in order, so waiting for the newest is enough. With no
-        batch uncommitted, everything received is committed."""
-        if not self._batcher.hold_until_commit(acknowledge) and not self._committer_holds(acknowledge):
+        record; if that record completed a batch, the commit has just happened."""
+        if not self._batcher.hold_until_commit(acknowledge):
             acknowledge()
-
-    def _committer_holds(self, acknowledge: Callable[[], None]) -> bool:
-        return self._committer is not None and self._committer.hold_until_committed(acknowledge)
 
     def _reject(self, source: Source, sender: str, error: ProtocolError, raw: bytes, now: float,
                 delivery: Delivery | None = None) -> None:
@@ -199,21 +183,16 @@ class Collector:
             self._commit()
 
     def _commit(self) -> None:
-        """COL-3: hand the batch to the committer, to be stored in one commit; it waits only while the
-        batch before is still committing. ``_settle`` acknowledges it once committed (ZMQ-4)."""
+        """COL-3: store the batch in one commit; then, and only then, acknowledge it (ZMQ-4)."""
         batch = self._batcher.take()
-        if batch:
-            assert self._committer is not None, "batches are committed only while run() runs"
-            self._committer.submit(batch)
-
-    def _settle(self, committed: list[Committed]) -> None:
-        """After each commit, in order: its counters, then, and only then, its acknowledgements (ZMQ-4)."""
-        for done in committed:
-            if done.written is None:  # only once told to stop: nothing of the batch is acknowledged
-                print(f"logduct: {done.gave_up}; {len(done.batch):,} records and rejections not stored",
-                      file=sys.stderr)
-                self.counters.not_stored += len(done.batch)
-                continue
-            self.counters.add(done.written)
-            for acknowledge in done.batch.after_commit:  # ZMQ-4: the commit is done
-                acknowledge()
+        if not batch:
+            return
+        try:
+            written = self.sink.write(batch)
+        except DatabaseUnavailable as error:  # only once told to stop: nothing of the batch is acknowledged
+            print(f"logduct: {error}; {len(batch):,} records and rejections not stored", file=sys.stderr)
+            self.counters.not_stored += len(batch)
+            return
+        self.counters.add(written)
+        for acknowledge in batch.after_commit:  # ZMQ-4: the commit is done
+            acknowledge()

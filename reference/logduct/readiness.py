@@ -16,20 +16,14 @@ from .source import Source
 class Readiness:
     """The sources, and which of them have input."""
 
-    def __init__(self, sources: Sequence[Source], wake_fd: int | None = None) -> None:
-        """``wake_fd``: a descriptor that ends a wait when readable without being a source (the
-        committer's, committing.py); reading it is its owner's business."""
+    def __init__(self, sources: Sequence[Source]) -> None:
         self._poller = zmq.Poller()
         self._by_target: dict[object, Source] = {}
         for source in sources:
             target = source.poll_target()
             self._by_target[target] = source
             self._poller.register(target, zmq.POLLIN)  # an fd or a socket
-        if wake_fd is not None:
-            self._poller.register(wake_fd, zmq.POLLIN)
 
     def wait(self, timeout_s: float) -> list[Source]:
-        """The sources with input, once one has some, the wake descriptor is readable, or
-        ``timeout_s`` has passed."""
-        ready = self._poller.poll(int(timeout_s * 1000))
-        return [self._by_target[target] for target, _ in ready if target in self._by_target]
+        """The sources with input, once one has some or ``timeout_s`` has passed."""
+        return [self._by_target[target] for target, _ in self._poller.poll(int(timeout_s * 1000))]
