@@ -194,6 +194,7 @@ class Collector:
     """Reads its inputs, judges every line and message, and hands batches to its sink."""
 
     required = REQUIRED  # REC-2
+    allowed = ALLOWED  # REC-3
     batch_seconds = BATCH_SECONDS  # COL-3
 
     def __init__(self, sink: Sink) -> None:
@@ -307,7 +308,7 @@ class Collector:
             if name not in value:
                 raise Rejected("REC-2", f"required member {name!r} missing")
         for name in value:
-            if name not in ALLOWED:
+            if name not in self.allowed:
                 raise Rejected("REC-3", f"{name[:60]!r} is not a member of a record; application fields belong in data")
 
     def check_version(self, value: dict[str, Any]) -> None:
@@ -333,9 +334,11 @@ class Collector:
             raise Rejected("REC-5", f"time names no such time of day: {text!r}")
         seconds = (_days_from_civil(year, month, day) * 86_400 + (hour * 60 + minute) * 60 + second
                    - self.offset_seconds(match[8], int(match[9] or 0), int(match[10] or 0), text))
-        fraction = match[7] or ""
-        microseconds = seconds * 10**6 + int(fraction[:6].ljust(6, "0"))  # truncated, never rounded
-        return self.instant(microseconds, text)
+        return self.instant(seconds * 10**6 + self.fraction_microseconds(match[7] or ""), text)
+
+    def fraction_microseconds(self, digits: str) -> int:
+        """REC-6: a fraction of any length, cut to microseconds: truncated, never rounded."""
+        return int(digits[:6].ljust(6, "0"))
 
     def offset_seconds(self, sign: str | None, hours: int, minutes: int, text: str) -> int:
         """REC-5: the offset, at most 23:59, east of UTC when positive; ``Z`` (no sign) is UTC."""
