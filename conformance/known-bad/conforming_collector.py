@@ -2,11 +2,12 @@
 
     collect --fifo PATH ... (--dsn DSN | --stdout)
     collect --zmq [ENDPOINT] ... (--dsn DSN | --stdout)
+    query [--dsn DSN] [NAME]
 
 It depends on the standard library, psycopg and pyzmq only. Each rule it enforces, and each step of
 its work, is one small method of ``Collector`` (or of ``PostgresSink``, ``StdoutSink``, ``FifoInput``),
-so that a known-bad collector beside it is this file with exactly one of them overridden: the fault
-then sits in a few lines, next to the rule it breaks. It aims to be plain, not fast.
+so that a known-bad collector beside it is this file with exactly one of them overridden, handed to
+``main``: the fault then sits in a few lines, next to the rule it breaks. It aims to be plain, not fast.
 
 Bounds it documents (SPEC.md leaves them to the implementation): a batch is committed at 2,000
 records or 200 ms after its first one (COL-3); a collector SIGKILLed loses at most that batch and one
