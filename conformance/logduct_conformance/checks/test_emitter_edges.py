@@ -25,6 +25,12 @@ def emit(implementation: Implementation, fifo: Path, data: bytes, name: str) -> 
     return Process(implementation.emit("--fifo", str(fifo)), fifo.parent, name, stdin=data)
 
 
+#: How long an emitter is watched for giving up or dying. Long enough that a Python emitter started on a
+#: loaded machine has reached its open() and first write (1 s was seen too short at load 17, hiding a
+#: fault); a correct emitter costs the run this much, a faulty one less.
+WATCH_S = 3.0
+
+
 def still_running_after(process: Process, seconds: float) -> bool:
     """Watch ``process`` for ``seconds``: False as soon as it exits. A busy machine can only make an
     emitter that would exit take longer to, so the watch can hide a fault, never invent one."""
@@ -79,7 +85,7 @@ def test_an_emitter_meeting_a_fifo_no_one_reads_waits_and_then_delivers_everythi
     os.mkfifo(fifo, 0o600)
     lines = [encode(record(n)) for n in range(200)]
     emitter = emit(implementation, fifo, b"".join(lines), "emitter")
-    assert still_running_after(emitter, 1.0), (
+    assert still_running_after(emitter, WATCH_S), (
         f"the emitter exited (status {emitter.popen.returncode}) while its FIFO had no reader: it gave up. "
         f"{emitter.stderr[-500:]}")
     reader = RawFifoReader(fifo)
@@ -107,7 +113,7 @@ def test_a_full_pipe_and_a_reader_that_goes_away_cost_no_record(implementation: 
         wait_for(lambda: unread_bytes(fifo) > capacity - 256 or emitter.popen.poll() is not None, "the pipe to fill")
         first.drain(at_most=capacity // 2)  # room for more: the emitter writes on, and then meets no reader
         first.close()
-        still_running_after(emitter, 1.0)  # time to meet the missing reader
+        still_running_after(emitter, WATCH_S)  # time to meet the missing reader
         killed_by = -(emitter.popen.returncode or 0)
         assert killed_by <= 0, (f"the emitter was killed by signal {killed_by}"
                                 f"{' (SIGPIPE)' if killed_by == signal.SIGPIPE else ''} once its reader had gone")
