@@ -186,6 +186,24 @@ def test_a_late_message_alone_is_sent_again_and_the_timeout_doubles_up_to_its_ca
     assert window.retransmitted == window.timeouts * 256  # one message of copies per timeout, no more
 
 
+def test_a_message_timer_starts_again_when_one_sent_before_it_is_acknowledged_and_only_then() -> None:
+    """ZMQ-14, RFC 6298 5.3: a collector still answering what came first is busy, not losing: the
+    next message's timer starts again at that answer. An answer to a later message starts nothing,
+    so a message whose acknowledgement was lost still goes again within one timeout."""
+    window = Window(session=SESSION)
+    window.size = MAX_WINDOW_RECORDS
+    firsts = [window.open([b"r"] * 256) for _ in range(3)]
+    assert send_all(window, now=0.0) == firsts
+    window.acknowledge(ack(window, firsts[0]), now=2.5)  # a slow but working collector
+    rto = window.rto_s
+    assert window.timer_deadline() == 2.5 + rto
+    assert not window.expire(now=INITIAL_RTO_S + 1)
+    window.acknowledge(ack(window, firsts[2]), now=2.6)  # answered after it: its own answer was lost
+    assert window.timer_deadline() == 0.0 + window.rto_s  # from its own send again: it looks lost
+    assert window.expire(now=window.rto_s) and window.timeouts == 1
+    assert send_all(window, now=window.rto_s) == firsts[1:2]
+
+
 def test_karns_algorithm_an_acknowledged_copy_is_not_a_round_trip_sample() -> None:
     """ZMQ-14: the ack of a message sent twice could answer either copy, so it times nothing."""
     window = Window(session=SESSION)

@@ -12,8 +12,11 @@ Flow control is TCP's, for the same reason TCP has it (RFC 5681, RFC 6298): a co
 slow, not dead, must not be buried under copies of what it is still working on. The emitter keeps
 at most a window of records unacknowledged (ZMQ-13); the window starts small and grows as
 acknowledgements come back. The retransmission timeout follows the round trips it measures
-(ZMQ-14). When the oldest unacknowledged message is late, that one message is sent again, the
-timeout doubles and the window falls back to its start (ZMQ-15). A lost connection sends everything
+(ZMQ-14), and, as TCP restarts its timer whenever new data is acknowledged (RFC 6298 5.3), a
+message's timer starts again whenever a message sent before it is acknowledged: the collector is
+still working through what came first, so however long its queue, a collector that keeps answering
+is not sent copies. When the oldest unacknowledged message is late all the same, that one message is
+sent again, the timeout doubles and the window falls back to its start (ZMQ-15). A lost connection sends everything
 unacknowledged again, since it may have died with the connection, but a window at a time. So a
 late collector gets one copy per timeout, each timeout twice as far apart: no storm can build.
 
@@ -25,6 +28,7 @@ The wire format, ZMQ-3 and ZMQ-4 (ROUTER adds and strips the routing identity fr
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 import uuid
@@ -88,7 +92,10 @@ class Message:
     records: list[bytes]
 
     def deliveries(self) -> list[Delivery]:
-        return [Delivery(self.session, self.first_seq + i) for i in range(len(self.records))]
+        # One key a record, so made without a Python-level call each: tuple.__new__ builds each
+        # Delivery from the (session, seq) pairs zip makes, in C (0.07 us a key instead of 0.16).
+        pairs = zip(itertools.repeat(self.session), range(self.first_seq, self.first_seq + len(self.records)))
+        return list(map(tuple.__new__, itertools.repeat(Delivery), pairs))
 
     def ack(self) -> list[bytes]:
         """ZMQ-4: the acknowledgement of this whole message."""
@@ -206,6 +213,7 @@ class _InFlight:
     urgent: bool = False  # its timer ran out: it goes again whatever the window (ZMQ-15)
     transmissions: int = 0
     sent_at: float = 0.0
+    send_number: int = 0  # which send of its window this was: the order, where clocks may tie
 
 
 @dataclass
@@ -231,6 +239,11 @@ class Window:
     retransmitted: int = 0  # records sent more than once
     timeouts: int = 0
     _in_flight: OrderedDict[int, _InFlight] = field(default_factory=OrderedDict)
+    #: RFC 6298 5.3, per message: when the last acknowledgement came, and the send number of the
+    #: message it settled. A message sent after that one has been waiting, at most, since then.
+    _sends: int = 0
+    _last_ack_at: float = 0.0
+    _last_ack_send_number: int | None = None
 
     def room(self) -> int:
         """How many more records may go out now (ZMQ-13)."""
@@ -264,6 +277,8 @@ class Window:
             self.retransmitted += len(message.records)
         message.outstanding, message.urgent, message.sent_at = True, False, now
         message.transmissions += 1
+        self._sends += 1
+        message.send_number = self._sends
         self.records_outstanding += len(message.records)
 
     def acknowledge(self, frames: list[bytes], now: float) -> int:
@@ -277,6 +292,7 @@ class Window:
         self.acknowledged += count
         if message.outstanding:
             self.records_outstanding -= count
+        self._last_ack_at, self._last_ack_send_number = now, message.send_number
         rtt_s = None
         if message.transmissions == 1:  # Karn's algorithm: a copy's acknowledgement times nothing
             rtt_s = now - message.sent_at
@@ -285,16 +301,26 @@ class Window:
         return count
 
     def timer_deadline(self) -> float | None:
-        """When the timer of the longest-outstanding message runs out, if any is outstanding. Each
-        message has its own clock: acknowledgements answer messages, not a stream, so one that never
-        comes must not be hidden by others that do."""
+        """When the timer of the longest-outstanding message runs out, if any is outstanding.
+
+        Each message has its own timer, started when it is sent, and started again (RFC 6298 5.3)
+        while the latest acknowledgement settled a message sent before it: the collector, which
+        answers one emitter's messages in the order it got them, is still busy with those. Once a
+        message sent after it is acknowledged, its timer runs from its own send again: it looks
+        lost, and acknowledgements answer messages, not a stream, so one that never comes is not
+        hidden by others that do. Each restart needs a different older message acknowledged, so a
+        message's copy is put off by at most one timeout per message sent before it."""
         late = self._longest_outstanding()
-        return None if late is None else late.sent_at + self.rto_s
+        if late is None:
+            return None
+        restarted = self._last_ack_send_number is not None and self._last_ack_send_number < late.send_number
+        return max(late.sent_at, self._last_ack_at if restarted else late.sent_at) + self.rto_s
 
     def expire(self, now: float) -> bool:
         """ZMQ-15: if the longest-outstanding message is late, back off and send it again. True if so."""
+        deadline = self.timer_deadline()
         late = self._longest_outstanding()
-        if late is None or now < late.sent_at + self.rto_s:
+        if late is None or deadline is None or now < deadline:
             return False
         late.outstanding, late.urgent = False, True
         self.records_outstanding -= len(late.records)
