@@ -13,7 +13,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from logduct_conformance.oracle import TAG, Ack, encode, message_frames, read_ack
+from logduct_conformance.oracle import (
+    MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_RECORDS,
+    MAX_RECORD_BYTES,
+    TAG,
+    Ack,
+    encode,
+    message_frames,
+    read_ack,
+)
 from logduct_conformance.peers import RawDealer
 from logduct_conformance.plugin import Implementation, RuleVerdicts
 from logduct_conformance.processes import Process, delivery_report, wait_for
@@ -157,11 +166,11 @@ def test_collector_killed_twice_under_load_loses_nothing_and_doubles_nothing(
             assert status == 0, emitter.stderr[-2000:]
 
 
-def _acks_until(dealer: RawDealer, session: uuid.UUID, process: Process, timeout_s: float) -> list[Ack]:
-    """Every acknowledgement that comes until ``session``'s, the collector's end, or ``timeout_s``."""
+def _acks_until(dealer: RawDealer, sessions: set[uuid.UUID], process: Process, timeout_s: float) -> list[Ack]:
+    """Every acknowledgement that comes until each of ``sessions`` has one, the collector's end, or ``timeout_s``."""
     acks: list[Ack] = []
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and process.popen.poll() is None and all(a.session != session for a in acks):
+    while time.monotonic() < deadline and process.popen.poll() is None and sessions - {a.session for a in acks}:
         if dealer.socket.poll(50):
             acks.append(read_ack(dealer.socket.recv_multipart()))
     return acks
@@ -175,10 +184,11 @@ def _stored_at_least(collector: CollectorUnderTest, n: int) -> Callable[[], bool
 @pytest.mark.rules("ZMQ-11", "ZMQ-12", "COL-2")
 def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_the_collector_lives(
         collector: CollectorUnderTest, by_rule: RuleVerdicts) -> None:
-    """Records numbered past 2^63-1 (ZMQ-11), more than 1,024 records, more than 1 MiB of records
-    (ZMQ-12): each message is quarantined under its rule and never acknowledged; the collector lives
-    and a valid message after them is acknowledged and stored (COL-2). A collector that dies is judged
-    on the messages before the one it died of, and on that one."""
+    """Records numbered past 2^63-1 (ZMQ-11), 1,025 records, 1,048,577 bytes of record frames, and more
+    (ZMQ-12): each message is quarantined under its rule and never acknowledged; 1,024 records, and
+    exactly 1,048,576 bytes, are acknowledged and stored (ZMQ-12); the collector lives and a valid
+    message after them is acknowledged and stored (COL-2). A collector that dies is judged on the
+    messages before the one it died of, and on that one."""
     process, endpoint = start(collector)
     dealer = RawDealer(endpoint)
     good = encode(record(1))[:-1]
@@ -189,13 +199,22 @@ def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_th
         (session := uuid.uuid4(), message_frames(session, 1, [good] * 1_025), "ZMQ-12", "1,025 records"),
         (session := uuid.uuid4(), message_frames(session, 1, [b" " * 60_000 + good] * 18), "ZMQ-12",
          "over 18 x 60,000 bytes of records"),
+        (session := uuid.uuid4(), message_frames(session, 1, _frames_of(MAX_MESSAGE_BYTES + 1)), "ZMQ-12",
+         "1,048,577 bytes of record frames, one past the bound"),
+    ]
+    at_the_bounds = [  # the session, its records, what it is
+        (uuid.uuid4(), [record(n, "at-records") for n in range(MAX_MESSAGE_RECORDS)], "1,024 records"),
+        (uuid.uuid4(), [record(n, "at-bytes", size=MAX_RECORD_BYTES) for n in range(16)],
+         "16 frames of 65,536 bytes, LF included: 1,048,576 bytes of record frames"),
     ]
     for _, frames, _, _ in bad:
         dealer.send(frames)
+    for session, records, _ in at_the_bounds:
+        dealer.send(message_frames(session, 1, [encode(r) for r in records]))  # a trailing LF MAY be there
     valid = uuid.uuid4()
     edge = [encode(record(n, "edge"))[:-1] for n in range(2)]
     dealer.send(message_frames(valid, 2**63 - 2, edge))  # the last two numbers there are: valid
-    acks = _acks_until(dealer, valid, process, timeout_s=60)
+    acks = _acks_until(dealer, {valid, *(session for session, _, _ in at_the_bounds)}, process, timeout_s=60)
     died = process.popen.poll() is not None
     with by_rule.check("COL-2", "the collector lives through them"):
         assert not died, f"the collector died: {process.stderr[-2000:]}"
@@ -217,7 +236,22 @@ def test_messages_past_the_bounds_or_the_sequence_range_are_refused_whole_and_th
         if died and quarantined[rule] < owed[rule]:
             break  # the one it died of: what came after it met no collector
     if not died:
+        stored = collector.accepted()
+        for session, records, what in at_the_bounds:
+            with by_rule.check("ZMQ-12", f"{what}, at the bound: acknowledged and stored"):
+                assert session in acknowledged, "not acknowledged"
+                assert delivery_report(records, stored) == (0, 0, 0)
         with by_rule.check("COL-2", "the valid message after them acknowledged and stored"):
             assert valid in acknowledged, f"acknowledgements: {acks}"
-            assert delivery_report([record(n, "edge") for n in range(2)], collector.accepted()) == (0, 0, 0)
+            assert delivery_report([record(n, "edge") for n in range(2)], stored) == (0, 0, 0)
     dealer.close()
+
+
+def _frames_of(total: int) -> list[bytes]:
+    """Canonical lines of valid records, LF included, of ``total`` bytes together (just over a number
+    of MAX_RECORD_BYTES): records of MAX_RECORD_BYTES, then two that hold the rest."""
+    whole = total // MAX_RECORD_BYTES - 1
+    rest = total - whole * MAX_RECORD_BYTES
+    sizes = [MAX_RECORD_BYTES] * whole + [rest - 1_000, 1_000]
+    assert max(sizes) <= MAX_RECORD_BYTES, sizes
+    return [encode(record(n, "past-bytes", size=size)) for n, size in enumerate(sizes)]
