@@ -18,6 +18,7 @@ from logduct_conformance.peers import RawFifoReader, no_leftover_peers  # noqa: 
 from logduct_conformance.plugin import Implementation
 from logduct_conformance.processes import (
     Process,
+    count_rows,
     fifo_has_reader,
     no_leftover_processes,  # noqa: F401 (an autouse fixture)
     stored_records,
@@ -84,14 +85,16 @@ class CollectorUnderTest:
             bad += rejected
         rounds.append((b"".join(pieces), bad))
         expected = len(self.rejections())
+        written = self.accounted_for()
         for n, (data, bad) in enumerate(rounds):
             if not self._write_if_read(data):
                 return  # the collector has ended: the check names the line it died of
             expected += bad
+            written += data.count(b"\n")
             if n == len(rounds) - 1:
                 break
             try:
-                wait_for(self._rejected_or_ended(expected), f"the rejections of round {n + 1} of writes")
+                wait_for(self._rejected_or_ended(expected, written), f"the rejections of round {n + 1} of writes")
             except TimeoutError:
                 pass
             time.sleep(1.0)
@@ -115,8 +118,19 @@ class CollectorUnderTest:
             os.close(fd)
         return True
 
-    def _rejected_or_ended(self, n: int) -> Callable[[], bool]:
-        return lambda: len(self.rejections()) >= n or self.current.popen.poll() is not None
+    def _rejected_or_ended(self, n: int, lines: int) -> Callable[[], bool]:
+        """Done once ``n`` rejections are in, or once every one of ``lines`` is stored or rejected (a
+        collector that stores what it should reject: waiting on would only run out the clock), or
+        once the collector has ended."""
+        return lambda: (len(self.rejections()) >= n or self.accounted_for() >= lines
+                        or self.current.popen.poll() is not None)
+
+    def accounted_for(self) -> int:
+        """Lines the collector has stored or rejected so far: rows of logs and logs_rejected, or lines on
+        stdout and COL-7's lines on stderr. A count only: what they hold is for the checks to judge."""
+        if self.dsn:
+            return count_rows(self.dsn) + count_rows(self.dsn, "logs_rejected")
+        return sum(len(complete_lines(p.stdout)) for p in self.processes) + len(self.rejections())
 
     def accepted(self) -> list[Record]:
         """What the collector stored: rows of logs, or the lines it printed, each of which must be the
