@@ -1,19 +1,27 @@
-"""Fault: the FIFO is opened read-only, so when its last writer closes the collector reads end-of-file
-and stops, and the next emitter finds no reader (breaks FIFO-7).
+"""Fault: the FIFO is read as a file is, opened read-only and read until end-of-file, so when its last
+writer closes the collector takes the input for finished and stops, and the next emitter finds no
+reader (breaks FIFO-7).
 
-A whole collector of its own, `collect --fifo PATH --stdout`: each line printed as it comes.
+Two overrides for the one fault: on the base, a FIFO opened read-only alone would spin on end-of-file
+(collector_spins_when_writers_leave.py), since the base, holding its FIFO open for writing too, never
+meets end-of-file and so gives it no meaning; `for line in pipe` gives it one.
 """
 
 import os
-import signal
 import sys
 
-path = sys.argv[sys.argv.index("--fifo") + 1]
-if not os.path.exists(path):
-    os.mkfifo(path, 0o600)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-with open(path, "rb", buffering=0) as pipe:  # the fault: read-only; it waits here for a first writer
-    for line in pipe:  # ends at end-of-file: no writer left
-        sys.stdout.buffer.write(line)
-        sys.stdout.buffer.flush()
+from conforming_collector import FifoInput, main
+
+
+class EndsWhenWritersLeave(FifoInput):
+    def open(self) -> int:
+        return os.open(self.path, os.O_RDONLY)  # the fault: read-only; it waits here for a first writer
+
+    def read(self) -> list[tuple[bytes, int]]:
+        chunk = os.read(self.fd, 256 * 1024)
+        if not chunk:  # end-of-file: no writer left
+            raise SystemExit(0)
+        return self.lines(chunk)
+
+
+sys.exit(main(fifo=EndsWhenWritersLeave))
