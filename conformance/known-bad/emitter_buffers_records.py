@@ -1,14 +1,25 @@
-"""Fault: records are buffered like stdio and written 8 KiB at a time once input ends (breaks FIFO-2, EMIT-2).
-
-A whole emitter of its own, the way a shell script might do it: `emit --fifo PATH` only.
-"""
+"""Fault: records are buffered as stdio buffers them and written 8 KiB at a time once input ends, a
+record cut wherever a block ends (breaks FIFO-2, EMIT-2)."""
 
 import os
 import sys
+import time
 
-if sys.argv[1:3] != ["emit", "--fifo"]:
-    sys.exit(f"usage: {sys.argv[0]} emit --fifo PATH")
-data = sys.stdin.buffer.read()  # nothing goes out while the application still runs
-fd = os.open(sys.argv[3], os.O_WRONLY)
-for start in range(0, len(data), 8192):
-    os.write(fd, data[start : start + 8192])
+from conforming_emitter import FifoEmitter, main
+
+
+class BuffersRecords(FifoEmitter):
+    def flush(self) -> None:
+        if not self.lines.ended:
+            return  # the fault: nothing goes out while the application still runs
+        data = b"".join(self.queue)
+        self.queue.clear()
+        while not self.open():
+            time.sleep(self.RETRY_S)
+        assert self.fd is not None
+        os.set_blocking(self.fd, True)
+        for start in range(0, len(data), 8192):  # the fault again: a block, not a line, per write()
+            os.write(self.fd, data[start:start + 8192])
+
+
+sys.exit(main(fifo=BuffersRecords))
