@@ -197,6 +197,7 @@ class Collector:
     required = REQUIRED  # REC-2
     allowed = ALLOWED  # REC-3
     batch_seconds = BATCH_SECONDS  # COL-3
+    max_frame_bytes = MAX_RECORD_BYTES  # ZMQ-8: ZeroMQ cuts off a sender whose frame is longer
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
@@ -539,6 +540,26 @@ class Collector:
         while not self.stopping and time.monotonic() < end:
             time.sleep(min(0.05, end - time.monotonic()))
 
+    # --- starting: what main asks of it before the loop ---
+
+    def handle_signals(self) -> None:
+        """COL-4: SIGTERM and SIGINT stop it the same way; COL-5: SIGUSR1 reports the counts."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGUSR1, self.report_counts)
+
+    def bind(self, context: zmq.Context[zmq.Socket[bytes]], endpoint: str) -> zmq.Socket[bytes]:
+        """ZMQ-1: a ROUTER at ``endpoint`` (DEFAULT_ENDPOINT, loopback, when ``--zmq`` names none);
+        ZMQ-2: handover; ZMQ-8: no frame over MAX_RECORD_BYTES; ZMQ-9: heartbeats."""
+        socket = context.socket(zmq.ROUTER)
+        socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        socket.setsockopt(zmq.MAXMSGSIZE, self.max_frame_bytes)
+        socket.setsockopt(zmq.HEARTBEAT_IVL, 1_000)
+        socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 5_000)
+        socket.setsockopt(zmq.LINGER, 1_000)
+        socket.bind(endpoint)
+        return socket
+
     # --- the loop ---
 
     def run(self, fifos: list[FifoInput], zmq_inputs: list[tuple[str, zmq.Socket[bytes]]]) -> int:
@@ -778,18 +799,6 @@ class FifoInput:
         return found
 
 
-def bind(context: zmq.Context[zmq.Socket[bytes]], endpoint: str) -> zmq.Socket[bytes]:
-    """ZMQ-1: a ROUTER; ZMQ-2: handover; ZMQ-8: no frame over MAX_RECORD_BYTES; ZMQ-9: heartbeats."""
-    socket = context.socket(zmq.ROUTER)
-    socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
-    socket.setsockopt(zmq.MAXMSGSIZE, MAX_RECORD_BYTES)
-    socket.setsockopt(zmq.HEARTBEAT_IVL, 1_000)
-    socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 5_000)
-    socket.setsockopt(zmq.LINGER, 1_000)
-    socket.bind(endpoint)
-    return socket
-
-
 def first_line(error: Exception) -> str:
     return (str(error).splitlines() or [""])[0]
 
@@ -846,15 +855,13 @@ def main(collector_class: type[Collector] = Collector, *, fifo: type[FifoInput] 
         return run_queries(args.dsn, [args.name] if args.name else list(QUERIES))
     sink: Sink = postgres(args.dsn) if args.dsn else stdout()
     collector = collector_class(sink)
-    signal.signal(signal.SIGTERM, collector.request_stop)  # COL-4: both signals stop it the same way
-    signal.signal(signal.SIGINT, collector.request_stop)
-    signal.signal(signal.SIGUSR1, collector.report_counts)  # COL-5: the counts on request
+    collector.handle_signals()
     # An empty batch committed: the database reached and the schema there (PG-5) before any input is
     # opened, so that whoever sees the FIFO open finds the tables too.
     collector.commit_until_done(Batch())
     fifos = [fifo(path) for path in args.fifo]
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    sockets = [(endpoint, bind(context, endpoint)) for endpoint in args.zmq]
+    sockets = [(endpoint, collector.bind(context, endpoint)) for endpoint in args.zmq]
     try:
         return collector.run(fifos, sockets)
     finally:

@@ -1,21 +1,21 @@
 """Fault: no ZMQ_MAXMSGSIZE and no length check: a frame of any size is taken for a record and stored,
 past the 65,536 bytes a line may have (breaks ZMQ-8).
 
-A whole collector of its own, `collect --zmq ENDPOINT --stdout`: each record printed, each message
-acknowledged.
+Two overrides for the one fault: the base bounds a frame twice, ZeroMQ cutting off a sender whose frame
+is over MAX_RECORD_BYTES and ENC-3's check of each record after it, and a frame too long is stored only
+when neither is there.
 """
 
-import signal
 import sys
 
-import zmq
+from conforming_collector import Collector, main
 
-router = zmq.Context().socket(zmq.ROUTER)  # the fault: router.setsockopt(zmq.MAXMSGSIZE, 65_536) is missing
-router.bind(sys.argv[sys.argv.index("--zmq") + 1])
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-while True:
-    identity, tag, session, first_seq, *records = router.recv_multipart()
-    sys.stdout.buffer.write(b"".join(line.rstrip(b"\n") + b"\n" for line in records))
-    sys.stdout.buffer.flush()
-    router.send_multipart([identity, tag, session, first_seq, len(records).to_bytes(8, "big")])
+
+class AcceptsOversizeFrames(Collector):
+    max_frame_bytes = -1  # the fault: no ZMQ_MAXMSGSIZE (ZeroMQ's default, no limit)
+
+    def check_size(self, size: int) -> None:
+        pass  # the fault again: no length check
+
+
+sys.exit(main(AcceptsOversizeFrames))
