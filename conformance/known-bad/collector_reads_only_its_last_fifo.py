@@ -1,7 +1,8 @@
-"""Fault: of the FIFOs it is given, only the last is read, as if the options were kept in a dict where
-the last --fifo wins: `--fifo A --fifo B` makes and holds A, and never reads it (breaks CLI-1: both
-options may be given together and repeated)."""
+"""Fault: of the FIFOs it is given, only the last is kept, as if the options were read into a dict where
+the last --fifo wins: `--fifo A --fifo B` lets A go, and no writer of A finds a reader (breaks CLI-1:
+both options may be given together and repeated)."""
 
+import os
 import sys
 
 import zmq
@@ -10,7 +11,9 @@ from conforming_collector import Collector, FifoInput, main
 
 class ReadsOnlyItsLastFifo(Collector):
     def run(self, fifos: list[FifoInput], zmq_inputs: list[tuple[str, zmq.Socket[bytes]]]) -> int:
-        return super().run(fifos[-1:], zmq_inputs)  # the fault
+        for forgotten in fifos[:-1]:  # the fault
+            os.close(forgotten.fd)
+        return super().run(fifos[-1:], zmq_inputs)
 
 
 sys.exit(main(ReadsOnlyItsLastFifo))
