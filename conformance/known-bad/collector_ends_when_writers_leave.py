@@ -10,7 +10,7 @@ meets end-of-file and so gives it no meaning; `for line in pipe` gives it one.
 import os
 import sys
 
-from conforming_collector import FifoInput, main
+from conforming_collector import READ_BYTES, FifoInput, main
 
 
 class EndsWhenWritersLeave(FifoInput):
@@ -18,7 +18,7 @@ class EndsWhenWritersLeave(FifoInput):
         return os.open(self.path, os.O_RDONLY)  # the fault: read-only; it waits here for a first writer
 
     def read(self) -> list[tuple[bytes, int]]:
-        chunk = os.read(self.fd, 256 * 1024)
+        chunk = os.read(self.fd, READ_BYTES)
         if not chunk:  # end-of-file: no writer left
             raise SystemExit(0)
         return self.lines(chunk)
