@@ -81,6 +81,10 @@ class Target:
 TARGETS = [
     Target("FIFO end to end / COPY limit", "fifo_end_to_end", "copy_limit", True, 0.7),
     Target("ZeroMQ end to end / COPY limit", "zmq_end_to_end", "copy_limit", True, 0.7),
+    # Issue 13's, beside the older 0.7 above: what twice the peers' speed takes on two cores.
+    Target("FIFO end to end / COPY limit (issue 13)", "fifo_end_to_end", "copy_limit", True, 0.5),
+    Target("ZeroMQ end to end / COPY limit (issue 13)", "zmq_end_to_end", "copy_limit", True, 0.4),
+    Target("FIFO collector CPU per record (us)", "fifo_cpu_us_collector", None, False, 12),
     Target("ZeroMQ end to end / FIFO end to end", "zmq_end_to_end", "fifo_end_to_end", True, 0.8),
     Target("ZeroMQ 50 emitters / ZeroMQ 2 emitters", "zmq_many_end_to_end", "zmq_end_to_end", True, 0.8),
     Target("ZeroMQ 50 emitters: copies received (% of records)", "zmq_many_duplicates_percent", None, False, 5),
