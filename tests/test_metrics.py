@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from rig import Rig
 
-from logduct.batching import Batch, Written
+from logduct.batching import Batch, Commit, Written
 from logduct.collector import Collector
 from logduct.errors import ConfigurationError
 from logduct.fifo import FifoSource
@@ -100,6 +100,9 @@ class _NoSink:
         self.give_up = lambda: False
 
     def write(self, batch: Batch) -> Written:
+        raise AssertionError("the collector was not run")
+
+    def begin(self, batch: Batch) -> Commit:
         raise AssertionError("the collector was not run")
 
     def close(self) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import os
 import re
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from reference_records import record
 
-from logduct.batching import Batch, Written
+from logduct.batching import Batch, Commit, Done, Written
 from logduct.collector import Collector
 from logduct.framing import LineFramer
 from logduct.record import decode, encode
@@ -78,6 +79,9 @@ class CommitLog:
         self._events.append(f"commit {len(batch)}")
         return written
 
+    def begin(self, batch: Batch) -> Commit:
+        return Done(self.write(batch))
+
     def close(self) -> None:
         self._sink.close()
 
@@ -136,3 +140,67 @@ def test_transport_refusals_carry_their_rule() -> None:
         wait_for(lambda: sink.out.getvalue().count(b"\n") == 1, "the record after an overlong line")
     assert dict(collector.counters.rejected) == {"ENC-3": 1}
     assert "ENC-3: line longer than 65,536 bytes, LF included; first 65,536 kept" in sink.errors.getvalue()
+
+
+class HeldCommits:
+    """The stdout sink behind commits that stay in flight until the test lets one go, by writing a
+    byte to ``release``: what PostgreSQL's answer to a COPY is to the collector (sink.py, ``begin``)."""
+
+    def __init__(self, events: list[str]) -> None:
+        self._sink = StdoutSink(io.BytesIO(), io.StringIO())
+        self._events = events
+        self.give_up: Callable[[], bool] = lambda: False
+        self.held, self.release = os.pipe()
+
+    def write(self, batch: Batch) -> Written:
+        return self.begin(batch).result()
+
+    def begin(self, batch: Batch) -> Commit:
+        self._events.append(f"begin {len(batch)}")
+        return _HeldCommit(self, batch)
+
+    def commit(self, batch: Batch) -> Written:
+        os.read(self.held, 1)  # waits for the test's word
+        self._events.append(f"commit {len(batch)}")
+        return self._sink.write(batch)
+
+    def close(self) -> None:
+        os.close(self.held)
+        os.close(self.release)
+
+
+class _HeldCommit:
+    def __init__(self, sink: HeldCommits, batch: Batch) -> None:
+        self._sink = sink
+        self._batch = batch
+
+    def fileno(self) -> int:
+        return self._sink.held
+
+    def done(self) -> bool:
+        return bool(select.select([self._sink.held], [], [], 0)[0])
+
+    def result(self) -> Written:
+        return self._sink.commit(self._batch)
+
+
+def test_an_acknowledgement_waits_for_the_commit_in_flight() -> None:
+    """ZMQ-4 with commits under way while the collector reads on: a read whose line completed a
+    batch is acknowledged once that batch's commit is done, not when it is begun."""
+    events: list[str] = []
+    sink = HeldCommits(events)
+    read_end, write_end = os.pipe()
+    collector = Collector([PipeSource(read_end, lambda n: events.append(f"ack {n}"))], sink, batch_limit=1)
+    thread = threading.Thread(target=collector.run)
+    thread.start()
+    try:
+        os.write(write_end, encode(record(1)))
+        wait_for(lambda: "begin 1" in events, "the commit begun")
+        os.write(sink.release, b"!")
+        wait_for(lambda: "ack 1" in events, "the read acknowledged")
+        assert events == ["begin 1", "commit 1", "ack 1"]
+    finally:
+        os.write(sink.release, b"!" * 8)  # whatever the stop commits
+        collector.request_stop()
+        thread.join()
+        os.close(write_end)

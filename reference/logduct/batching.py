@@ -61,6 +61,24 @@ class Written:
     unstorable: int = 0  # rejections the quarantine refused too: counted and named on stderr (COL-9)
 
 
+class Commit(Protocol):
+    """One batch on its way into the sink: begun, and stored once ``result`` returns."""
+
+    def fileno(self) -> int | None:
+        """A descriptor that becomes readable when the sink has news of this commit; None if the
+        commit needs no waiting for (``done`` is True)."""
+        ...
+
+    def done(self) -> bool:
+        """True once ``result`` would return without waiting on the sink. Never waits."""
+        ...
+
+    def result(self) -> Written:
+        """Wait until the batch is stored in one commit and say what was written; or raise
+        DatabaseUnavailable having stored none of it (COL-9)."""
+        ...
+
+
 class Sink(Protocol):
     """Where batches go: PostgreSQL, or stdout (sink.py)."""
 
@@ -72,7 +90,29 @@ class Sink(Protocol):
         """Store the whole batch in one commit, or raise DatabaseUnavailable having stored none of it."""
         ...
 
+    def begin(self, batch: Batch) -> Commit:
+        """Start storing the batch and return without waiting for the commit, so that the collector
+        reads and judges the next batch meanwhile. The sink holds one commit at a time: the caller
+        takes this one's ``result`` before it begins another, or writes."""
+        ...
+
     def close(self) -> None: ...
+
+
+class Done:
+    """A commit that is over already: for sinks that store a batch without waiting on anyone."""
+
+    def __init__(self, written: Written) -> None:
+        self._written = written
+
+    def fileno(self) -> None:
+        return None
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> Written:
+        return self._written
 
 
 class Batcher:

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 
-from .batching import Batch, Sink, Written
+from .batching import Batch, Commit, Sink, Written
 from .collector import Collector, Counters
 from .errors import ConfigurationError
 from .source import Source
@@ -81,12 +81,39 @@ class TimedSink:
     def write(self, batch: Batch) -> Written:
         started = time.perf_counter()
         written = self._inner.write(batch)  # a batch not stored raises, and is counted as not_stored
-        self._seconds.observe(time.perf_counter() - started)
-        self._sizes.observe(len(batch))
+        self.observe(started, len(batch))
         return written
+
+    def begin(self, batch: Batch) -> Commit:
+        return _TimedCommit(self._inner.begin(batch), len(batch), self)
+
+    def observe(self, started: float, size: int) -> None:
+        self._seconds.observe(time.perf_counter() - started)
+        self._sizes.observe(size)
 
     def close(self) -> None:
         self._inner.close()
+
+
+class _TimedCommit:
+    """A commit begun through ``TimedSink``: timed from its beginning until its result is known."""
+
+    def __init__(self, inner: Commit, size: int, sink: TimedSink) -> None:
+        self._inner = inner
+        self._size = size
+        self._sink = sink
+        self._started = time.perf_counter()
+
+    def fileno(self) -> int | None:
+        return self._inner.fileno()
+
+    def done(self) -> bool:
+        return self._inner.done()
+
+    def result(self) -> Written:
+        written = self._inner.result()  # a batch not stored raises, and is counted as not_stored
+        self._sink.observe(self._started, self._size)
+        return written
 
 
 class CollectorMetrics:
