@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 from reference_records import as_reference, records
 
+from logduct import record as record_module
 from logduct.errors import ProtocolError
 from logduct.record import Record, decode, encode
 from logduct_conformance import strategies
@@ -119,3 +121,43 @@ def test_each_generated_fault_is_refused_under_its_rule(fault: tuple[str, bytes]
         assert error.rule == rule, f"{line[:120]!r}: {error}"
     else:
         raise AssertionError(f"accepted {line[:200]!r}")
+
+
+
+def _spelled(value: Any, duplicate: tuple[int, str, Any] | None, objects: list[int]) -> str:
+    """JSON text of ``value``. With ``duplicate`` (n, name, value), the n-th object met, depth first
+    (``objects`` counts them), gains a second member named as its first one, or twice ``name``."""
+    if isinstance(value, dict):
+        index = len(objects)
+        objects.append(index)
+        members = [f"{json.dumps(k, ensure_ascii=False)}:{_spelled(v, duplicate, objects)}" for k, v in value.items()]
+        if duplicate is not None and duplicate[0] == index:
+            again = json.dumps(next(iter(value), duplicate[1]), ensure_ascii=False)
+            members += [f"{again}:{json.dumps(duplicate[2], ensure_ascii=False)}"] * (2 - bool(value))
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_spelled(v, duplicate, objects) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+@given(strategies.records(), st.none() | st.tuples(st.integers(0, 6), st.text(':"a', max_size=3),
+                                                    json_values(max_leaves=3)))
+@example(Record(time=datetime(2018, 11, 1, tzinfo=timezone.utc), application_name="a", environment_name="e",
+                log_event="l", trace_id="t", file_path="f", host_ip="10.0.0.1", data={"k": "x"}),
+         (1, "k", "y:z"))  # orjson keeps "y:z": a colon more in the values, a member fewer
+def test_the_fast_path_agrees_with_the_careful_one(record: Record, duplicate: tuple[int, str, Any] | None) -> None:
+    """decode's fast path (orjson) accepts a line only as the careful path (the json module) does:
+    the same Record, and never a line the careful path refuses. A member spelt twice anywhere
+    (REC-4, which orjson does not judge) is refused under REC-4."""
+    objects: list[int] = []
+    body = _spelled(json.loads(encode(record)), duplicate, objects).encode("utf-8")
+    fast = None if b"\\u" in body else record_module._from_plain_line(body)
+    try:
+        careful = record_module._decode_carefully(body)
+    except ProtocolError as error:
+        assert fast is None, f"the fast path accepted what the careful one refuses ({error}): {body!r}"
+        assert duplicate is not None and duplicate[0] < len(objects), error
+        assert error.rule == "REC-4", error
+    else:
+        assert duplicate is None or duplicate[0] >= len(objects), f"a duplicate member accepted: {body!r}"
+        assert fast is None or fast == careful
