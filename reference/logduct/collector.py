@@ -203,6 +203,9 @@ class Collector:
             self._in_flight = (self.sink.begin(batch), batch)
         except DatabaseUnavailable as error:  # only once told to stop
             self._not_stored(batch, error)
+            return
+        if self._in_flight[0].done():  # stored already (stdout; a batch written the careful way)
+            self._settle()
 
     def _settle(self) -> None:
         """Wait for the commit in flight; then, and only then, acknowledge what it holds (ZMQ-4)."""
