@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_records import as_oracle, records
@@ -15,6 +16,7 @@ from reference_records import as_oracle, records
 from logduct import sqlfiles
 from logduct.batching import Accepted, Batch, Rejection
 from logduct.copy_format import LOGS_COLUMNS, LOGS_TYPES, REJECTED_COLUMNS, REJECTED_TYPES, logs_row, rejected_row
+from logduct.delivery import Delivery
 from logduct.record import Record, encode
 from logduct.sink import PostgresSink
 from logduct_conformance.compare import unmatched
@@ -84,3 +86,55 @@ def test_any_valid_records_survive_copy_unchanged(pg_dsn: str, batch: list[Any])
     assert sink.write(Batch(records=[Accepted(r) for r in batch])).stored == len(batch)
     sink.close()
     assert unmatched([as_oracle(r) for r in batch], stored_records(pg_dsn)) == ([], [])
+
+
+def _seed_like(count: int, event: str = "ok") -> list[Record]:
+    return [Record(time=RECORD.time, application_name="a", environment_name="e", log_event=f"{event}{i}",
+                   trace_id="t", file_path="f", host_ip="10.0.0.1", data={"n": i}) for i in range(count)]
+
+
+def test_a_batch_begun_and_refused_by_postgresql_is_stored_row_by_row(pg_dsn: str) -> None:
+    """COL-2 on the collector's own way in: a COPY sent by ``begin`` that PostgreSQL refuses whole
+    is stored again the careful way, the refused row quarantined and its neighbours stored."""
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sqlfiles.schema())
+        conn.execute("TRUNCATE logs, logs_rejected")
+        conn.execute("ALTER TABLE logs ADD CONSTRAINT no_bad CHECK (log_event <> 'bad0')")
+    try:
+        sink = PostgresSink(pg_dsn)
+        records = [*_seed_like(2), *_seed_like(1, "bad"), *_seed_like(3, "late")]
+        written = sink.begin(Batch(records=[Accepted(r) for r in records])).result()
+        sink.close()
+        assert (written.stored, written.refused_by_database) == (5, 1)
+        assert len(stored_records(pg_dsn)) == 5 and [row[1] for row in rejected_rows(pg_dsn)] == ["COL-2"]
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute("ALTER TABLE logs DROP CONSTRAINT no_bad")
+
+
+def test_a_batch_begun_is_stored_once_when_its_connection_is_cut_before_its_result(
+        pg_dsn: str, capfd: pytest.CaptureFixture[str]) -> None:
+    """COL-9 while a commit is in flight: the server ends the sink's session after the rows were sent
+    and before PostgreSQL stored them (they wait on a delivery key another transaction holds). The
+    sink stores the batch again once it can, every record exactly once (ZMQ-6, PG-4)."""
+    session = uuid.uuid4()
+    records = _seed_like(10)
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sqlfiles.schema())
+        conn.execute("TRUNCATE logs, logs_rejected")
+        sink = PostgresSink(pg_dsn)
+        with conn.transaction(force_rollback=True):  # holds delivery (session, 1) until rolled back
+            conn.execute("INSERT INTO logs (time, application_name, environment_name, log_event, trace_id,"
+                         " file_path, host_ip, emitter_session, emitter_seq)"
+                         " VALUES (now(), 'x', 'x', 'x', 'x', 'x', '10.0.0.1', %s, 1)", [session])
+            commit = sink.begin(Batch(records=[Accepted(r, Delivery(session, n))
+                                               for n, r in enumerate(records, start=1)]))
+            conn.execute("SELECT pg_terminate_backend(%s)", [sink._conn.info.backend_pid])
+            assert not any(row for row in conn.execute("SELECT 1 FROM logs WHERE emitter_session = %s"
+                                                       " AND emitter_seq > 1", [session]))
+        written = commit.result()
+    sink.close()
+    assert written.stored == len(records)
+    assert unmatched([as_oracle(r) for r in records], stored_records(pg_dsn)) == ([], [])
+    said = capfd.readouterr().err  # COL-9: the fault and the recovery, once each
+    assert said.count("keeping the batch and retrying") == 1 and said.count("PostgreSQL works again") == 1, said

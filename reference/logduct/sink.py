@@ -173,8 +173,11 @@ class PostgresSink:
         return Written(stored=stored)
 
     def _write_after_failed_fast_path(self, batch: Batch) -> Written:
-        if self._conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
-            self._reconnect()  # a connection in an unknown state: start again from a known one
+        pgconn = self._conn.pgconn
+        if pgconn.transaction_status != pq.TransactionStatus.IDLE:  # lost, or in a state unknown
+            why = " ".join(pgconn.get_error_message().split()) or "the connection is in an unknown state"
+            self._say_fault(f"OperationalError: {why}")
+            self._reconnect()
         return self.write(batch)
 
     def _until_done(self, attempt: Callable[[T], R], argument: T) -> R:
@@ -320,7 +323,9 @@ def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
         pgconn.consume_input()
         if not pgconn.is_busy():
             return pgconn.get_result()
-        select.select([pgconn.socket], [], [])
+        readable = select.poll()  # not select.select: a collector with many peers has descriptors past 1,024
+        readable.register(pgconn.socket, select.POLLIN)
+        readable.poll()
 
 
 class _CopyInFlight:
