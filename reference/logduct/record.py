@@ -324,9 +324,9 @@ def _members_and_colons(value: dict[str, Any] | list[Any]) -> int | None:
 
 
 def _from_parsed_line(obj: object) -> Record:
-    """decode's fast path, the one nearly every line takes: a line without ``\\u`` escapes, all eight
-    members, none else. The parser has already judged what the Record constructor would judge again
-    inside ``data`` (JSON types only, REC-4, REC-11, REC-13), and valid UTF-8 cannot spell what
+    """The end of both of decode's ways for a line without ``\\u`` escapes, all eight members, none
+    else. The parser (or ``_from_plain_line``) has already judged what the Record constructor would
+    judge again inside ``data`` (JSON types only, REC-4, REC-11, REC-13), and valid UTF-8 cannot spell what
     REC-12 forbids; the rules left are checked here, in the constructor's order (COL-1: the first
     rule broken is named), and the Record is built without checking the rest twice."""
     if not isinstance(obj, dict) or obj.keys() != _ALL_FIELDS:
