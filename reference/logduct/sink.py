@@ -79,6 +79,10 @@ def _key(delivery: Delivery | None) -> tuple[UUID | None, int | None]:
     return (None, None) if delivery is None else (delivery.session, delivery.seq)
 
 
+def _logs_rows(batch: Batch) -> list[copy_format.LogsRow]:
+    return [copy_format.logs_row(a.record, *_key(a.delivery)) for a in batch.records]
+
+
 def _connect(dsn: str) -> Connection:
     conn = psycopg.connect(dsn, autocommit=True)
     # PostgreSQL stores the value of a JSON text, not its spelling, so any JSON encoder gives the same
@@ -126,7 +130,7 @@ class PostgresSink:
         if batch.rejections or not batch.records or self._fault is not None:
             return Done(self.write(batch))
         try:
-            self._send_copy(_LOGS, [copy_format.logs_row(a.record, *_key(a.delivery)) for a in batch.records])
+            self._send_copy(_LOGS, _logs_rows(batch))
         except (psycopg.Error, _FastPathFailed):
             return Done(self._write_after_failed_fast_path(batch))
         return _CopyInFlight(self, batch)
@@ -226,7 +230,7 @@ class PostgresSink:
         return conn
 
     def _write_once(self, batch: Batch) -> Written:
-        logs_rows = [copy_format.logs_row(a.record, *_key(a.delivery)) for a in batch.records]
+        logs_rows = _logs_rows(batch)
         rejected_rows = [copy_format.rejected_row(r.transport, r.source, r.rule, r.reason, r.raw, *_key(r.delivery))
                          for r in batch.rejections]
         keyed = any(a.delivery for a in batch.records) or any(r.delivery for r in batch.rejections)
