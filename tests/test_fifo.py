@@ -62,6 +62,30 @@ def test_writer_waits_when_there_is_no_fifo_or_no_reader(fifo: Path) -> None:
     assert writer.try_write(b"{}\n") is False
 
 
+def test_writer_facing_a_full_pipe_waits_for_the_reader_to_make_room(fifo: Path) -> None:
+    """FIFO-5: a full pipe is waited on until the reader makes room, however long the cap: the
+    kernel says when. A write stalled otherwise (no reader, FIFO-4) has nothing to wait on."""
+    writer = FifoWriter(fifo)
+    assert writer.try_write(b"{}\n") is False
+    assert writer.wait_for_room(3600) is False
+    reader = FifoReader(fifo)
+    line = b"x" * (PIPE_BUF - 1) + b"\n"
+    while writer.try_write(line):
+        pass
+    woken = threading.Event()
+    waiter = threading.Thread(target=lambda: woken.set() if writer.wait_for_room(3600) else None, daemon=True)
+    waiter.start()
+    while reader.read():  # the whole pipe, drained
+        pass
+    waiter.join(60)  # an hour's pause would be the bug; a minute allows for any busy machine
+    assert woken.is_set()
+    assert writer.try_write(line) is True
+    reader.close()
+    assert writer.try_write(line) is False  # EPIPE: the reader is gone, and poll would answer at once
+    assert writer.wait_for_room(3600) is False
+    writer.close()
+
+
 def test_oversize_line_is_refused_before_any_write(fifo: Path) -> None:
     """FIFO-2: PIPE_BUF bytes pass the check; PIPE_BUF+1 are refused with the sizes named."""
     writer = FifoWriter(fifo)

@@ -132,6 +132,7 @@ class FifoWriter:
         self.path = os.fspath(path)
         self.pipe_buf = pipe_buf
         self._fd: int | None = None
+        self._full = False  # the last write found the pipe full: the kernel can say when it has room
 
     def check_size(self, line: bytes) -> None:
         """Raise unless ``line`` fits in one atomic write (FIFO-2, FIFO-3; the emitter's side: a
@@ -146,12 +147,14 @@ class FifoWriter:
         False means: no reader has the FIFO open, or the FIFO does not exist yet (FIFO-4); the reader
         went away (EPIPE) or the pipe is full (EAGAIN) (FIFO-5).
         """
+        self._full = False
         if self._fd is None and not self._open():
             return False
         assert self._fd is not None
         try:
             written = os.write(self._fd, line)
         except BlockingIOError:
+            self._full = True
             return False
         except BrokenPipeError:
             # FIFO-6: keep the descriptor, so that what is in the pipe outlives the reader; but if
@@ -161,6 +164,19 @@ class FifoWriter:
             return False
         if written != len(line):  # the kernel's PIPE_BUF promise, checked rather than assumed
             raise PartialWrite("FIFO-2", f"partial write of {written} of {len(line)} bytes to {self.path}")
+        return True
+
+    def wait_for_room(self, timeout_s: float) -> bool:
+        """After ``try_write`` found the pipe full: wait until it has room for a line (the kernel
+        says so once PIPE_BUF bytes are free), at most ``timeout_s``. False, without waiting, when
+        the last write failed for another reason, which no descriptor can signal: the caller then
+        tries again later. A reader draining the pipe wakes the writer at once, where a fixed pause
+        would leave the pipe empty and the reader idle (issue 13)."""
+        if not self._full or self._fd is None:
+            return False
+        poller = select.poll()
+        poller.register(self._fd, select.POLLOUT)
+        poller.poll(timeout_s * 1000)
         return True
 
     def _open(self) -> bool:

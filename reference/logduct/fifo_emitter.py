@@ -105,6 +105,15 @@ class FifoEmitter:
                 queue.lines.popleft()
                 self._sent += 1
             queue.changed.notify_all()
-            # A wait releases the lock, so senders are never held up by the backlog; it only
-            # sleeps when the FIFO took nothing.
+            # Every wait releases the lock, so senders are never held up by the backlog. A full
+            # pipe is waited on until the reader makes room; anything else stalled (no reader
+            # yet, FIFO-4) is tried again after a pause.
+            if stalled:
+                queue.changed.release()
+                try:
+                    waited = self._writer.wait_for_room(RETRY_INTERVAL_S)
+                finally:
+                    queue.changed.acquire()
+                if waited:
+                    continue
             queue.changed.wait(RETRY_INTERVAL_S if stalled else 0)
