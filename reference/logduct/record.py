@@ -42,7 +42,6 @@ PROTOCOL_VERSION = 1
 FIELDS = ("time", "application_name", "environment_name", "log_event", "trace_id", "file_path",
           "host_ip", "data")
 TEXT_FIELDS = ("application_name", "environment_name", "log_event", "trace_id", "file_path")
-_STRING_FIELDS = ("time", *TEXT_FIELDS, "host_ip")
 _REQUIRED = frozenset(FIELDS) - {"data"}
 _ALL_FIELDS = frozenset(FIELDS)
 _ALLOWED = _ALL_FIELDS | {"v"}
@@ -287,12 +286,16 @@ def _from_plain_line(body: bytes) -> Record | None:
     if type(obj) is not dict or obj.keys() != _ALL_FIELDS:
         return None
     colons = len(_ALL_FIELDS)  # one after each member name of the record
-    for name in _STRING_FIELDS:
+    for name in TEXT_FIELDS:
         value = obj[name]
-        if type(value) is not str:
-            return None
+        if type(value) is not str or not value or (len(value) * 4 > MAX_TEXT_FIELD_BYTES and
+                                                   len(value.encode()) > MAX_TEXT_FIELD_BYTES):
+            return None  # REC-8, named by the careful path
         colons += value.count(":")
-    data = obj["data"]
+    when, host_ip, data = obj["time"], obj["host_ip"], obj["data"]
+    if type(when) is not str or type(host_ip) is not str:
+        return None
+    colons += when.count(":") + host_ip.count(":")
     if data is not None:
         if type(data) is not dict:
             return None
@@ -302,7 +305,10 @@ def _from_plain_line(body: bytes) -> Record | None:
         colons += counted
     if body.count(b":") != colons:
         return None
-    return _from_parsed_line(obj)
+    # Every rule the parser judges holds, and every text field is valid: time and host_ip are all
+    # that is left, each of which names its own rule (REC-5 to REC-7, REC-9) if broken.
+    return Record.from_checked_fields(rfc3339.parse(when), obj["application_name"], obj["environment_name"],
+                                      obj["log_event"], obj["trace_id"], obj["file_path"], canonical_ip(host_ip), data)
 
 
 def _members_and_colons(value: dict[str, Any] | list[Any], depth: int) -> int | None:
@@ -333,11 +339,12 @@ def _members_and_colons(value: dict[str, Any] | list[Any], depth: int) -> int | 
 
 
 def _from_parsed_line(obj: object) -> Record:
-    """The end of both of decode's ways for a line without ``\\u`` escapes, all eight members, none
-    else. The parser (or ``_from_plain_line``) has already judged what the Record constructor would
-    judge again inside ``data`` (JSON types only, REC-4, REC-11, REC-13), and valid UTF-8 cannot spell what
-    REC-12 forbids; the rules left are checked here, in the constructor's order (COL-1: the first
-    rule broken is named), and the Record is built without checking the rest twice."""
+    """The end of the careful path for a line without ``\\u`` escapes, all eight members, none else
+    (``_from_plain_line`` ends the same way, judging the same rules). The parser has already judged
+    what the Record constructor would judge again inside ``data`` (JSON types only, REC-4, REC-11,
+    REC-13), and valid UTF-8 cannot spell what REC-12 forbids; the rules left are checked here, in the
+    constructor's order (COL-1: the first rule broken is named), and the Record is built without
+    checking the rest twice."""
     if not isinstance(obj, dict) or obj.keys() != _ALL_FIELDS:
         return from_mapping(obj)
     when = obj["time"]
