@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -13,10 +15,10 @@ import zmq.auth
 from reference_records import as_reference
 from rig import Rig
 
-from logduct.delivery import MAX_MESSAGE_RECORDS, encode_message
+from logduct.delivery import MAX_MESSAGE_RECORDS, encode_message, parse_message
 from logduct.errors import ConfigurationError, ProtocolError
 from logduct.record import MAX_RECORD_BYTES
-from logduct.zmq_emitter import ZmqEmitter
+from logduct.zmq_emitter import COALESCE_S, ZmqEmitter
 from logduct.zmq_transport import check_bind_endpoint
 from logduct_conformance.oracle import encode
 from logduct_conformance.peers import RawDealer
@@ -171,6 +173,29 @@ def test_zmq_emitter_bounds_queue_and_window_and_counts_drops(rig: Rig, capsys: 
     assert emitter.stats().dropped == 5 and emitter.stats().queued == 10
     assert emitter.close(timeout_s=0.2) == 10
     assert "5 records dropped (queue full) and 10 not acknowledged" in capsys.readouterr().err
+
+
+def test_zmq_emitter_sends_a_steady_trickle_as_few_messages_and_each_record_once() -> None:
+    """A message that is not full leaves at most once per COALESCE_S, so records logged a millisecond
+    apart travel together, not a message each; and none is held back for good. The bound is the
+    emitter's own clock: a slow machine can only make fewer messages."""
+    with zmq.Context() as context, context.socket(zmq.ROUTER) as router:
+        router.setsockopt(zmq.RCVTIMEO, 60_000)
+        emitter = ZmqEmitter(f"tcp://127.0.0.1:{router.bind_to_random_port('tcp://127.0.0.1')}")
+        began = time.monotonic()
+        for n in range(200):  # fewer than the first window holds: nothing waits for an acknowledgement
+            emitter.send(as_reference(record(n)))
+            time.sleep(0.001)
+        messages = []
+        while sum(len(m.records) for m in messages) < 200:
+            peer, *frames = router.recv_multipart()
+            messages.append(parse_message(frames))
+            router.send_multipart([peer, *messages[-1].ack()])
+        elapsed_s = time.monotonic() - began
+        assert len(messages) <= elapsed_s / COALESCE_S + 1
+        sizes = [len(m.records) for m in messages]
+        assert [m.first_seq for m in messages] == list(itertools.accumulate([1, *sizes[:-1]]))  # each record once
+        assert emitter.close(timeout_s=60) == 0
 
 
 def peak_rss_mb(process: Process) -> float:
