@@ -3,10 +3,11 @@
 Theory of operation. ``send`` validates and encodes in the caller's thread (EMIT-1, ZMQ-8) and puts
 the line in a bounded queue; it never touches the socket, since ZeroMQ sockets belong to one thread.
 An I/O thread owns the DEALER: it packs queued lines into messages of consecutive sequence numbers
-(one not full at most every ``COALESCE_S``) as the ``Window`` makes room (delivery.py: ZMQ-13), keeps each until acknowledged, and sends again
-what the retransmission timer or a lost connection (a socket monitor reports it) says may be lost,
-paced by the window (ZMQ-14, ZMQ-15). The send queue (sending.py) and the window together hold at
-most ``queue_limit`` records (ZMQ-7); past that the overflow policy applies (EMIT-3), as for the
+as the ``Window`` makes room (delivery.py: ZMQ-13), one not full at most every ``COALESCE_S``, keeps
+each until acknowledged, and sends again what the retransmission timer or a lost connection (a socket
+monitor reports it) says may be lost, paced by the window (ZMQ-14, ZMQ-15). The send queue
+(sending.py) and the window together hold at most ``queue_limit`` records (ZMQ-7); past that the
+overflow policy applies (EMIT-3), as for the
 FIFO emitter.
 """
 
