@@ -63,7 +63,7 @@ class ZmqEmitter:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         # ZMQ-7: queued and unacknowledged records together are bounded.
         self._queue = SendQueue(queue_limit, overflow, unsettled=lambda: self._window.records_in_flight,
-                                on_first=self._wake)
+                                on_first=self._on_first_line)
         self._changed = self._queue.changed
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         # Made here, so that a bad identity or key fails in the caller, not in the thread.
@@ -106,11 +106,13 @@ class ZmqEmitter:
         self._queue.report_loss(lost, f"not acknowledged by {', '.join(self.endpoints)}")
         return lost
 
-    def _wake(self) -> None:
+    def _on_first_line(self) -> None:
         """The queue's first line: wake the I/O thread, unless it already sleeps only until the next
         message may leave (called holding the lock, as the I/O thread's choice of timeout is)."""
-        if time.monotonic() < self._next_partial_at:
-            return
+        if time.monotonic() >= self._next_partial_at:
+            self._wake()
+
+    def _wake(self) -> None:
         try:
             os.write(self._wake_w, b"!")
         except BlockingIOError:
