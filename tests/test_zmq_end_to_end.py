@@ -234,6 +234,31 @@ def test_hostile_messages_neither_kill_the_collector_nor_cost_its_neighbours(rig
     dealer.close()
 
 
+def test_records_of_the_largest_size_keep_the_collector_small(rig: Rig) -> None:
+    """COL-3's bound in bytes, ZMQ-12: 150 MB of valid 64 KB records, over ZeroMQ at full speed and
+    over a FIFO, are all stored while the collector's RSS stays under 150 MB. A batch of a thousand
+    such records once took it past 400 MB."""
+    collector = rig.collect_zmq("--fifo", str(rig.fifo))
+    size = MAX_RECORD_BYTES - 1_000
+    over_zmq = [record(n, "zmq", size=size) for n in range(2_048)]
+    with RawDealer(rig.endpoint) as dealer:
+        session = uuid.uuid4()
+        for first in range(0, len(over_zmq), 16):  # 16 records a message: ZMQ-12's 1 MiB
+            dealer.send(encode_message(session, first + 1, [encode(r)[:-1] for r in over_zmq[first:first + 16]]))
+        over_fifo = [record(n, "fifo", size=size) for n in range(256)]
+        fd = os.open(rig.fifo, os.O_WRONLY)  # one writer, so lines longer than PIPE_BUF arrive whole
+        try:
+            for line in map(encode, over_fifo):
+                os.write(fd, line)  # blocking: a short write cannot happen
+        finally:
+            os.close(fd)
+        assert sum(ack.record_count for ack in dealer.acks(len(over_zmq) // 16, timeout_s=120)) == len(over_zmq)
+    rig.wait_rows(len(over_zmq) + len(over_fifo))
+    assert peak_rss_mb(collector) < 150
+    assert collector.stop() == 0
+    assert delivery_report(over_zmq + over_fifo, stored_records(rig.dsn)) == (0, 0, 0)
+
+
 def test_a_read_only_database_is_waited_out_and_nothing_is_lost(rig: Rig, pg_dsn: str) -> None:
     """COL-9: the database turns read-only and drops the collector's connection; the collector says so,
     keeps its batch, retries, and stores everything once the database takes writes again."""

@@ -1,9 +1,13 @@
 """Batches: what one commit stores, when it is due (COL-3), and what waits for it (ZMQ-4). No I/O.
 
 Theory of operation. The collector adds each accepted record and each rejection to the current
-batch. ``Batcher.due`` says when to commit it: once it holds ``limit`` items, or once its oldest
-item is ``max_age_s`` old, so that at low load a record is committed within that long of its
-arrival (COL-3). Time is an argument, as in delivery.Window, so that tests need no clock.
+batch. ``Batcher.due`` says when to commit it: once it holds ``limit`` items or ``byte_limit``
+bytes of input, or once its oldest item is ``max_age_s`` old, so that at low load a record is
+committed within that long of its arrival (COL-3). Time is an argument, as in delivery.Window, so
+that tests need no clock.
+
+``byte_limit`` bounds every batch, so that what the collector holds stays small whatever the size
+of the records.
 
 ZMQ-4, the rule that makes delivery exactly-once: an acknowledgement waits in the batch that holds
 the last record of its message, and is sent only after that batch is committed. A message whose
@@ -118,19 +122,24 @@ class Done:
 class Batcher:
     """The current batch: COL-3's size and age bounds, and ZMQ-4's acknowledgements held for its commit."""
 
-    def __init__(self, limit: int, max_age_s: float) -> None:
+    def __init__(self, limit: int, max_age_s: float, *, byte_limit: int) -> None:
         self.limit = limit
         self.max_age_s = max_age_s
+        self.byte_limit = byte_limit
         self._batch = Batch()
         self._started = 0.0  # when the first item of the current batch arrived
+        self._bytes = 0  # of input in the batch: the lines its records were decoded from, rejections' raw bytes
 
-    def add_record(self, accepted: Accepted, now: float) -> None:
+    def add_record(self, accepted: Accepted, now: float, size: int) -> None:
+        """Add a record decoded from ``size`` bytes of input."""
         self._note_arrival(now)
         self._batch.records.append(accepted)
+        self._bytes += size
 
     def add_rejection(self, rejection: Rejection, now: float) -> None:
         self._note_arrival(now)
         self._batch.rejections.append(rejection)
+        self._bytes += len(rejection.raw)
 
     def hold_until_commit(self, acknowledge: Callable[[], None]) -> bool:
         """ZMQ-4: keep ``acknowledge`` until the current batch is committed. False if there is no
@@ -144,7 +153,7 @@ class Batcher:
         return len(self._batch)
 
     def full(self) -> bool:
-        return len(self._batch) >= self.limit
+        return len(self._batch) >= self.limit or self._bytes >= self.byte_limit
 
     def due(self, now: float) -> bool:
         """COL-3: the batch must be committed now."""
@@ -159,6 +168,7 @@ class Batcher:
     def take(self) -> Batch:
         """The batch to commit now; a new, empty one is started."""
         batch, self._batch = self._batch, Batch()
+        self._bytes = 0
         return batch
 
     def _note_arrival(self, now: float) -> None:

@@ -27,8 +27,12 @@ DEFAULT_ENDPOINT = "tcp://127.0.0.1:5570"
 #: ZMQ-9: a dead peer is noticed within HEARTBEAT_TIMEOUT_MS.
 HEARTBEAT_IVL_MS = 1_000
 HEARTBEAT_TIMEOUT_MS = 3_000
-#: Messages a receiver takes from its socket in one turn of the collector's loop.
+#: What a receiver takes from its socket in one turn of the collector's loop, at most: messages,
+#: and bytes of records (a message more may end a turn past it). The bytes keep a turn's worth of
+#: records as small as a batch's (collector.BATCH_BYTES_LIMIT), where 256 messages of ZMQ-12's
+#: largest would be 256 MiB.
 _MESSAGES_PER_TURN = 256
+_BYTES_PER_TURN = 1 << 20
 #: Messages ZeroMQ queues per connected emitter before it stops reading that emitter's connection:
 #: 4,096 records in full messages, half a reference emitter's largest window (ZMQ-13), the rest of
 #: which waits in TCP's buffers; what a peer can park in the collector's memory stays bounded
@@ -136,18 +140,24 @@ class ZmqSource:
         and kept only within ZMQ-12's bounds, so that an oversized message costs no more memory
         here than a legal one."""
         arrivals = []
+        taken = 0
+        recv = self.socket.recv  # a record is a frame: arguments by position and no attribute lookups
         for _ in range(_MESSAGES_PER_TURN):
             try:
-                identity = self.socket.recv(zmq.NOBLOCK)
+                identity = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
             incoming = IncomingMessage()
+            add = incoming.add
             more = self.socket.getsockopt(zmq.RCVMORE)
             while more:  # the rest of a message is there at once
-                frame = self.socket.recv(copy=False)  # a Frame says whether more follow: no getsockopt
+                frame = recv(0, False)  # copy=False: a Frame says whether more follow, no getsockopt
                 more = frame.more
-                incoming.add(frame.bytes)
+                add(frame.bytes)
             arrivals.append(self._arrivals(identity, incoming))
+            taken += incoming.record_bytes
+            if taken >= _BYTES_PER_TURN:
+                break
         return arrivals
 
     def _arrivals(self, identity: bytes, incoming: IncomingMessage) -> Arrivals:
