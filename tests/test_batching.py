@@ -30,14 +30,39 @@ def test_a_batch_is_due_when_full() -> None:
 
 def test_a_batch_is_due_when_it_holds_its_bound_in_bytes() -> None:
     """COL-3: however few the records, a batch of ``byte_limit`` bytes of input is due at once."""
-    batcher = Batcher(limit=1_000, max_age_s=10.0, byte_limit=100_000)
+    batcher = Batcher(limit=1_000, max_age_s=10.0, byte_limit=100_000, grown_limit=4_000)
     batcher.add_record(Accepted(RECORD), now=0.0, size=60_000)
     assert not batcher.due(now=0.0)
     batcher.add_rejection(Rejection("fifo", "/f", "ENC-3", "why", b"x" * 40_000), now=0.0)
-    assert batcher.full() and batcher.due(now=0.0)
+    assert batcher.full() and batcher.full(committing=True) and batcher.due(now=0.0)
     batcher.take()
     batcher.add_record(KEYED, now=0.0, size=99_999)
-    assert not batcher.full()  # the count restarts with the batch
+    assert not batcher.full(committing=True)  # the count restarts with the batch
+
+
+def test_while_a_commit_is_under_way_only_a_batch_of_keyed_items_grows() -> None:
+    """Group commit: records that are sent again if lost (ZMQ-5) fill on to ``grown_limit`` while the
+    batch before them commits; one record without a delivery key (a FIFO line, lost in a crash) holds
+    the batch to ``limit``, so that FIFO-8's bound holds."""
+    batcher = Batcher(limit=10, max_age_s=10.0, byte_limit=1 << 20, grown_limit=40)
+    for _ in range(10):
+        batcher.add_record(KEYED, now=0.0, size=250)
+    assert batcher.full() and batcher.due(now=0.0)  # nothing committing: due at the limit
+    assert not batcher.full(committing=True) and not batcher.due(now=0.0, committing=True)
+    for _ in range(29):
+        batcher.add_record(KEYED, now=0.0, size=250)
+    assert not batcher.full(committing=True)
+    batcher.add_record(KEYED, now=0.0, size=250)
+    assert batcher.full(committing=True)  # 40: grown as far as it may
+    assert len(batcher.take()) == 40
+    for _ in range(9):
+        batcher.add_record(KEYED, now=0.0, size=250)
+    batcher.add_record(Accepted(RECORD), now=0.0, size=250)
+    assert batcher.full(committing=True)  # a FIFO line among them: held to the limit
+    batcher.take()
+    for _ in range(10):
+        batcher.add_record(KEYED, now=0.0, size=250)
+    assert batcher.due(now=10.0, committing=True)  # COL-3's age bound holds for a growing batch too
 
 
 def test_a_batch_is_due_when_its_oldest_item_is_old_enough() -> None:

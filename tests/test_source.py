@@ -8,11 +8,13 @@ module and one registration line" rests on (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
 import select
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -20,6 +22,7 @@ from reference_records import record
 
 from logduct.batching import Batch, Commit, Done, Written
 from logduct.collector import Collector
+from logduct.delivery import Delivery
 from logduct.framing import LineFramer
 from logduct.record import decode, encode
 from logduct.sink import StdoutSink
@@ -204,3 +207,68 @@ def test_an_acknowledgement_waits_for_the_commit_in_flight() -> None:
         collector.request_stop()
         thread.join()
         os.close(write_end)
+
+
+class KeyedPipeSource(PipeSource):
+    """PipeSource with a delivery key on every line, as ZeroMQ's records have (ZMQ-3): a crash
+    that takes them uncommitted costs nothing, since their sender sends them again (ZMQ-5)."""
+
+    def __init__(self, fd: int, on_acknowledged: Callable[[int], None]) -> None:
+        super().__init__(fd, on_acknowledged)
+        self._session = uuid.uuid4()
+        self._seq = 0
+
+    def receive(self) -> list[Arrivals]:
+        keyed = []
+        for arrivals in super().receive():
+            keys = [Delivery(self._session, self._seq + n) for n in range(1, len(arrivals.lines) + 1)]
+            self._seq += len(keys)
+            keyed.append(dataclasses.replace(arrivals, deliveries=keys))
+        return keyed
+
+
+@contextmanager
+def held_collecting(source_type: type[PipeSource], events: list[str]) -> Iterator[tuple[int, HeldCommits, Collector]]:
+    """A collector with a batch limit of 2 on ``source_type`` into HeldCommits, in a thread."""
+    sink = HeldCommits(events)
+    read_end, write_end = os.pipe()
+    collector = Collector([source_type(read_end, lambda n: events.append(f"ack {n}"))], sink, batch_limit=2)
+    thread = threading.Thread(target=collector.run)
+    thread.start()
+    try:
+        yield write_end, sink, collector
+    finally:
+        os.write(sink.release, b"!" * 16)  # whatever is left to commit
+        collector.request_stop()
+        thread.join()
+        os.close(write_end)
+
+
+def test_while_a_commit_is_under_way_a_batch_of_keyed_records_fills_on() -> None:
+    """Group commit (batching.py): with a commit in flight, records that are sent again if lost are
+    not held back at the batch limit; they wait in the next batch, which begins once that commit is done."""
+    events: list[str] = []
+    with held_collecting(KeyedPipeSource, events) as (write_end, sink, collector):
+        os.write(write_end, b"".join(encode(record(n)) for n in range(2)))
+        wait_for(lambda: "begin 2" in events, "the first batch begun")
+        os.write(write_end, b"".join(encode(record(n)) for n in range(2, 7)))
+        wait_for(lambda: collector.uncommitted() == 7, "the next five read while the first commits")
+        assert events == ["begin 2"]
+        os.write(sink.release, b"!")
+        wait_for(lambda: "begin 5" in events, "the grown batch begun")
+        assert events[:3] == ["begin 2", "commit 2", "ack 1"]
+
+
+def test_while_a_commit_is_under_way_a_batch_of_fifo_lines_stops_at_the_limit() -> None:
+    """FIFO-8: lines without a delivery key are lost if a crash takes them uncommitted, so a batch
+    of them never grows past the limit: the collector waits for the commit in flight instead."""
+    events: list[str] = []
+    with held_collecting(PipeSource, events) as (write_end, sink, _):
+        os.write(write_end, b"".join(encode(record(n)) for n in range(2)))
+        wait_for(lambda: "begin 2" in events, "the first batch begun")
+        os.write(write_end, b"".join(encode(record(n)) for n in range(2, 7)))
+        for commits in range(1, 4):
+            os.write(sink.release, b"!")
+            wait_for(lambda n=commits: events.count("commit 2") == n, f"commit {commits}")
+        wait_for(lambda: events.count("begin 2") == 3 and "begin 1" in events, "the last line's batch begun")
+        assert all(event in ("begin 1", "begin 2", "commit 2", "ack 1", "ack 2") for event in events)

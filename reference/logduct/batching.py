@@ -6,8 +6,13 @@ bytes of input, or once its oldest item is ``max_age_s`` old, so that at low loa
 committed within that long of its arrival (COL-3). Time is an argument, as in delivery.Window, so
 that tests need no clock.
 
-``byte_limit`` bounds every batch, so that what the collector holds stays small whatever the size
-of the records.
+Group commit. While the batch before it is still being committed, a batch whose every item has a
+delivery key fills on past ``limit``, up to ``grown_limit``: PostgreSQL is the slower party just
+then, and waiting for it would idle the collector. A record with a delivery key costs nothing if a
+crash takes it uncommitted, since it was not acknowledged and its emitter sends it again (ZMQ-5);
+one without (a FIFO line) is lost, so a batch holding one stops at ``limit``, and FIFO-8's bound of
+two batches of ``limit`` holds. ``byte_limit`` bounds every batch, so that what the collector holds
+stays small whatever the size of the records.
 
 ZMQ-4, the rule that makes delivery exactly-once: an acknowledgement waits in the batch that holds
 the last record of its message, and is sent only after that batch is committed. A message whose
@@ -122,24 +127,30 @@ class Done:
 class Batcher:
     """The current batch: COL-3's size and age bounds, and ZMQ-4's acknowledgements held for its commit."""
 
-    def __init__(self, limit: int, max_age_s: float, *, byte_limit: int) -> None:
+    def __init__(self, limit: int, max_age_s: float, *, byte_limit: int, grown_limit: int | None = None) -> None:
         self.limit = limit
         self.max_age_s = max_age_s
         self.byte_limit = byte_limit
+        self.grown_limit = max(limit, grown_limit or limit)
         self._batch = Batch()
         self._started = 0.0  # when the first item of the current batch arrived
         self._bytes = 0  # of input in the batch: the lines its records were decoded from, rejections' raw bytes
+        self._unkeyed = 0  # items without a delivery key: what a crash would lose (FIFO-8)
 
     def add_record(self, accepted: Accepted, now: float, size: int) -> None:
         """Add a record decoded from ``size`` bytes of input."""
         self._note_arrival(now)
         self._batch.records.append(accepted)
         self._bytes += size
+        if accepted.delivery is None:
+            self._unkeyed += 1
 
     def add_rejection(self, rejection: Rejection, now: float) -> None:
         self._note_arrival(now)
         self._batch.rejections.append(rejection)
         self._bytes += len(rejection.raw)
+        if rejection.delivery is None:
+            self._unkeyed += 1
 
     def hold_until_commit(self, acknowledge: Callable[[], None]) -> bool:
         """ZMQ-4: keep ``acknowledge`` until the current batch is committed. False if there is no
@@ -152,12 +163,17 @@ class Batcher:
     def __len__(self) -> int:
         return len(self._batch)
 
-    def full(self) -> bool:
-        return len(self._batch) >= self.limit or self._bytes >= self.byte_limit
+    def full(self, committing: bool = False) -> bool:
+        """COL-3: whether the batch is as large as it may grow. ``committing``: the batch before it
+        is still being committed, so a batch of keyed items may fill on to ``grown_limit``."""
+        if self._bytes >= self.byte_limit:
+            return True
+        items = len(self._batch)
+        return items >= self.limit and (not committing or self._unkeyed > 0 or items >= self.grown_limit)
 
-    def due(self, now: float) -> bool:
+    def due(self, now: float, committing: bool = False) -> bool:
         """COL-3: the batch must be committed now."""
-        return bool(self._batch) and (self.full() or now - self._started >= self.max_age_s)
+        return bool(self._batch) and (self.full(committing) or now - self._started >= self.max_age_s)
 
     def seconds_until_due(self, now: float) -> float | None:
         """How long the batch may wait; None if there is no batch."""
@@ -168,7 +184,7 @@ class Batcher:
     def take(self) -> Batch:
         """The batch to commit now; a new, empty one is started."""
         batch, self._batch = self._batch, Batch()
-        self._bytes = 0
+        self._bytes = self._unkeyed = 0
         return batch
 
     def _note_arrival(self, now: float) -> None:
