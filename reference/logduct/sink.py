@@ -34,7 +34,8 @@ from uuid import UUID
 
 import orjson
 import psycopg
-from psycopg import pq, sql
+from psycopg import postgres, pq, sql
+from psycopg.adapt import Dumper
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.copy import Copy, FileWriter
 from psycopg.types.json import set_json_dumps
@@ -83,12 +84,26 @@ def _logs_rows(batch: Batch) -> list[copy_format.LogsRow]:
     return [copy_format.logs_row(a.record, *_key(a.delivery)) for a in batch.records]
 
 
+class _CopyJsonbDumper(Dumper):
+    """``data`` in binary COPY: jsonb's binary form, version byte 1 then the JSON text, in one call.
+    psycopg's own jsonb dumper takes two Python calls and as many type checks around the encoder's:
+    0.45 us a seed-like row where this takes 0.25 (issue 13). Registered by type OID only, so it
+    serves COPY after ``set_types`` and nothing else."""
+
+    format = pq.Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: object) -> bytes:
+        return b"\x01" + orjson.dumps(obj)
+
+
 def _connect(dsn: str) -> Connection:
     conn = psycopg.connect(dsn, autocommit=True)
     # PostgreSQL stores the value of a JSON text, not its spelling, so any JSON encoder gives the same
     # jsonb: orjson takes 0.07 us for a seed-like data object where the json module takes 1.3 (issue
     # 13). It refuses what section 1 already refuses (NaN, lone surrogates, integers past 64 bits).
     set_json_dumps(orjson.dumps, context=conn)
+    conn.adapters.register_dumper(None, _CopyJsonbDumper)
     return conn
 
 
