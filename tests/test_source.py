@@ -187,26 +187,34 @@ class _HeldCommit:
         return self._sink.commit(self._batch)
 
 
+@contextmanager
+def held_collecting(source_type: type[PipeSource], events: list[str],
+                    batch_limit: int = 2) -> Iterator[tuple[int, HeldCommits, Collector]]:
+    """A collector on ``source_type`` into HeldCommits, in a thread."""
+    sink = HeldCommits(events)
+    read_end, write_end = os.pipe()
+    collector = Collector([source_type(read_end, lambda n: events.append(f"ack {n}"))], sink, batch_limit=batch_limit)
+    thread = threading.Thread(target=collector.run)
+    thread.start()
+    try:
+        yield write_end, sink, collector
+    finally:
+        os.write(sink.release, b"!" * 16)  # whatever is left to commit
+        collector.request_stop()
+        thread.join()
+        os.close(write_end)
+
+
 def test_an_acknowledgement_waits_for_the_commit_in_flight() -> None:
     """ZMQ-4 with commits under way while the collector reads on: a read whose line completed a
     batch is acknowledged once that batch's commit is done, not when it is begun."""
     events: list[str] = []
-    sink = HeldCommits(events)
-    read_end, write_end = os.pipe()
-    collector = Collector([PipeSource(read_end, lambda n: events.append(f"ack {n}"))], sink, batch_limit=1)
-    thread = threading.Thread(target=collector.run)
-    thread.start()
-    try:
+    with held_collecting(PipeSource, events, batch_limit=1) as (write_end, sink, _):
         os.write(write_end, encode(record(1)))
         wait_for(lambda: "begin 1" in events, "the commit begun")
         os.write(sink.release, b"!")
         wait_for(lambda: "ack 1" in events, "the read acknowledged")
         assert events == ["begin 1", "commit 1", "ack 1"]
-    finally:
-        os.write(sink.release, b"!" * 8)  # whatever the stop commits
-        collector.request_stop()
-        thread.join()
-        os.close(write_end)
 
 
 class KeyedPipeSource(PipeSource):
@@ -225,23 +233,6 @@ class KeyedPipeSource(PipeSource):
             self._seq += len(keys)
             keyed.append(dataclasses.replace(arrivals, deliveries=keys))
         return keyed
-
-
-@contextmanager
-def held_collecting(source_type: type[PipeSource], events: list[str]) -> Iterator[tuple[int, HeldCommits, Collector]]:
-    """A collector with a batch limit of 2 on ``source_type`` into HeldCommits, in a thread."""
-    sink = HeldCommits(events)
-    read_end, write_end = os.pipe()
-    collector = Collector([source_type(read_end, lambda n: events.append(f"ack {n}"))], sink, batch_limit=2)
-    thread = threading.Thread(target=collector.run)
-    thread.start()
-    try:
-        yield write_end, sink, collector
-    finally:
-        os.write(sink.release, b"!" * 16)  # whatever is left to commit
-        collector.request_stop()
-        thread.join()
-        os.close(write_end)
 
 
 def test_while_a_commit_is_under_way_a_batch_of_keyed_records_fills_on() -> None:
