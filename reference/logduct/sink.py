@@ -86,9 +86,9 @@ def _logs_rows(batch: Batch) -> list[copy_format.LogsRow]:
 
 class _CopyJsonbDumper(Dumper):
     """``data`` in binary COPY: jsonb's binary form, version byte 1 then the JSON text, in one call.
-    psycopg's own jsonb dumper takes two Python calls and as many type checks around the encoder's:
-    0.45 us a seed-like row where this takes 0.25 (issue 13). Registered by type OID only, so it
-    serves COPY after ``set_types`` and nothing else."""
+    psycopg's own jsonb dumper makes two Python calls and as many type checks around the encoder's:
+    a seed-like row took 0.74 us to format for COPY with it, 0.52 with this one, the same bytes
+    (issue 13). Registered by type OID only, so it serves COPY after ``set_types`` and nothing else."""
 
     format = pq.Format.BINARY
     oid = postgres.types["jsonb"].oid
