@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from logduct import record as record_module
 from logduct.errors import ProtocolError
 from logduct.record import MAX_RECORD_BYTES, Record, canonical_ip, decode, encode, from_mapping
 
@@ -180,6 +181,25 @@ def test_nesting_deep_enough_to_exhaust_python_recursion_is_an_error() -> None:
 def test_numbers_postgres_or_json_cannot_hold_are_refused(number: bytes) -> None:
     """REC-13: non-finite and out-of-range numbers are refused."""
     assert rule_of(line(data=None).replace(b'"data": null', b'"data": {"n": ' + number + b"}")) == "REC-13"
+
+
+def _nested(levels: int) -> bytes:
+    return b'{"a":' * (levels - 1) + b"{}" + b"}" * (levels - 1)
+
+
+@pytest.mark.parametrize(("data", "rule"), [
+    (b'{"n":18446744073709551616}', "REC-13"), (b'{"n":-9223372036854775809}', "REC-13"),
+    (b'{"n":[1e400]}', "REC-13"), (b'{"n":' + b"9" * 5000 + b"}", "REC-13"),
+    (b'{"a":1,"a":1}', "REC-4"), (b'{"a":{"b":":","b":":"}}', "REC-4"), (b'null,"data":null', "REC-4"),
+    (_nested(65), "REC-11"), (_nested(300), "REC-11"),
+])
+def test_a_compact_line_breaking_what_orjson_does_not_judge_is_refused(data: bytes, rule: str) -> None:
+    """decode's fast path takes compact lines like these, and orjson reads each of them without a
+    word: the rule is judged all the same, with its name (REC-4, REC-11, REC-13). 300 levels is past
+    what orjson can write back, which the fast path compares the line with."""
+    body = json.dumps({**GOOD, "data": None}, separators=(",", ":")).encode().replace(b"null}", data + b"}")
+    assert record_module._from_canonical_line(body) is None
+    assert rule_of(body) == rule
 
 
 @pytest.mark.parametrize("escaped", [rb"\u0000", rb"\ud800", rb"\udfff", rb"\ude00\ud83d"])

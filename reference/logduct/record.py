@@ -13,7 +13,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -233,15 +233,18 @@ def decode(line: bytes) -> Record:
 
     ENC-4, the collector's side: any member order, whitespace, escapes or UTC offset is accepted;
     only section 1 and ENC-1 to ENC-3 decide (the emitter's side: ``encode``)."""
-    check_length(line)  # ENC-3
     body = line[:-1] if line.endswith(b"\n") else line
+    # A line the fast path takes is one JSON text of UTF-8 without a BOM or an LF (orjson wrote it),
+    # so only ENC-3 is left to judge before it. Most lines hold no backslash at all, which one memchr
+    # tells; the two-byte search is dearer.
+    if (len(body) < MAX_RECORD_BYTES and (b"\\" not in body or b"\\u" not in body)
+            and (record := _from_canonical_line(body)) is not None):
+        return record
+    check_length(line)  # ENC-3
     if b"\n" in body:
         raise ProtocolError("ENC-2", "a record's JSON text must not contain an LF byte")
     if body.startswith(_UTF8_BOM):
         raise ProtocolError("ENC-1", "starts with a UTF-8 byte order mark")
-    # Most lines hold no backslash at all, which one memchr tells; the two-byte search is dearer.
-    if (b"\\" not in body or b"\\u" not in body) and (record := _from_plain_line(body)) is not None:
-        return record
     return _decode_carefully(body)
 
 
@@ -266,81 +269,50 @@ def _decode_carefully(body: bytes) -> Record:
     return _from_parsed_line(obj)
 
 
-def _from_plain_line(body: bytes) -> Record | None:
-    """decode's fast path, for a line without ``\\u`` escapes; None sends the line down the careful
-    path, which names the first rule it breaks, if any.
+def _from_canonical_line(body: bytes) -> Record | None:
+    """decode's fast path, for a line without ``\\u`` escapes that is byte for byte the canonical
+    encoding (ENC-5) of what it parses to, as every emitter's line is (ENC-4); None sends any other
+    line down the careful path, which names the first rule it breaks, if any.
 
     orjson parses the line, several times faster than the json module with the hooks that judge
-    REC-4 and REC-13 as it reads. What orjson does not judge is judged here, or sends the line on:
-    - REC-11: data nested deeper than allowed (orjson itself refuses nesting past 1,024 levels);
-    - REC-13: orjson reads integers within -2^63 to 2^64-1, exactly REC-13's range, and makes any
-      other a float, so a line whose data holds a float goes on (json.loads judges the literal);
-    - REC-4: orjson keeps the last of duplicate members. Without ``\\u`` escapes every ``:`` of the
-      line is either the one after a member name or a character of a string, and a string's
-      characters are those of its value. So the line holds exactly as many members as its values
-      show, ``:`` counted, only if no member was dropped."""
+    REC-4 and REC-13 as it reads. orjson judges neither, and the comparison with its own encoding of
+    what it read judges both at once:
+    - REC-4: orjson keeps the last of duplicate members, so the encoding of what it read holds each
+      member once, and differs from a line that spelt one twice;
+    - REC-13: orjson reads an integer beyond -2^63 to 2^64-1 as a float, which it writes back with a
+      fraction or an exponent, never as the digits of the line (and it refuses numbers that are
+      infinite as a double);
+    - REC-12 cannot be broken without a ``\\u`` escape, which keeps a line off this path (orjson
+      would write U+0000 back as the escape it read).
+    What is left is judged here, or sends the line on: the members (REC-1 to REC-3), REC-11's depth,
+    REC-8's text fields and REC-10's data."""
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if type(obj) is not dict or obj.keys() != _ALL_FIELDS:
+    # REC-11: no deeper than the brackets the line holds, strings' brackets counted too. Judged
+    # first: orjson writes no more than 254 levels, and raises past them.
+    if body.count(b"{") + body.count(b"[") > _MAX_OPEN_BRACKETS:
         return None
-    colons = len(_ALL_FIELDS)  # one after each member name of the record
+    if type(obj) is not dict or obj.keys() != _ALL_FIELDS or orjson.dumps(obj) != body:
+        return None
     for name in TEXT_FIELDS:
         value = obj[name]
         if type(value) is not str or not value or (len(value) * 4 > MAX_TEXT_FIELD_BYTES and
                                                    len(value.encode()) > MAX_TEXT_FIELD_BYTES):
             return None  # REC-8, named by the careful path
-        colons += value.count(":")
     when, host_ip, data = obj["time"], obj["host_ip"], obj["data"]
-    if type(when) is not str or type(host_ip) is not str:
+    if type(when) is not str or type(host_ip) is not str or (data is not None and type(data) is not dict):
         return None
-    colons += when.count(":") + host_ip.count(":")
-    if data is not None:
-        if type(data) is not dict:
-            return None
-        counted = _members_and_colons(data, depth=1)
-        if counted is None:
-            return None
-        colons += counted
-    if body.count(b":") != colons:
-        return None
-    # Every rule the parser judges holds, and every text field is valid: time and host_ip are all
-    # that is left, each of which names its own rule (REC-5 to REC-7, REC-9) if broken.
+    # Every rule the parser and the comparison judge holds, and every text field is valid: time and
+    # host_ip are all that is left, each of which names its own rule (REC-5 to REC-7, REC-9) if broken.
     return Record.from_checked_fields(rfc3339.parse(when), obj["application_name"], obj["environment_name"],
                                       obj["log_event"], obj["trace_id"], obj["file_path"], canonical_ip(host_ip), data)
 
 
-def _members_and_colons(value: dict[str, Any] | list[Any], depth: int) -> int | None:
-    """The members of every object within ``value`` plus the ``:`` characters of its strings, names
-    included; None if it holds a float or nests past REC-11's bound (see ``_from_plain_line``).
-    ``depth`` is value's level, data's being 1."""
-    if depth > MAX_DATA_DEPTH:
-        return None
-    count = 0
-    items: Iterable[Any] = value
-    if type(value) is dict:
-        count += len(value)
-        for name in value:
-            count += name.count(":")
-        items = value.values()
-    for item in items:
-        kind = type(item)
-        if kind is str:
-            count += item.count(":")
-        elif kind is dict or kind is list:
-            inner = _members_and_colons(item, depth + 1)
-            if inner is None:
-                return None
-            count += inner
-        elif kind is float:
-            return None
-    return count
-
-
 def _from_parsed_line(obj: object) -> Record:
     """The end of the careful path for a line without ``\\u`` escapes, all eight members, none else
-    (``_from_plain_line`` ends the same way, judging the same rules). The parser has already judged
+    (``_from_canonical_line`` ends the same way, judging the same rules). The parser has already judged
     what the Record constructor would judge again inside ``data`` (JSON types only, REC-4, REC-11,
     REC-13), and valid UTF-8 cannot spell what REC-12 forbids; the rules left are checked here, in the
     constructor's order (COL-1: the first rule broken is named), and the Record is built without
