@@ -202,6 +202,14 @@ def test_a_compact_line_breaking_what_orjson_does_not_judge_is_refused(data: byt
     assert rule_of(body) == rule
 
 
+def test_a_compact_line_with_a_text_field_nested_past_what_orjson_writes_is_refused() -> None:
+    """REC-8, not a crash of the fast path, which writes back only what passed every other check."""
+    body = json.dumps({**GOOD, "log_event": 0}, separators=(",", ":")).encode()
+    deep = body.replace(b'"log_event":0', b'"log_event":' + b"[" * 300 + b"]" * 300)
+    assert record_module._from_canonical_line(deep) is None
+    assert rule_of(deep) == "REC-8"
+
+
 @pytest.mark.parametrize("escaped", [rb"\u0000", rb"\ud800", rb"\udfff", rb"\ude00\ud83d"])
 def test_unstorable_characters_are_refused_in_keys_and_values(escaped: bytes) -> None:
     """REC-12: U+0000 and lone surrogates, in a member name or a value, at any depth."""

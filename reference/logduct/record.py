@@ -290,11 +290,7 @@ def _from_canonical_line(body: bytes) -> Record | None:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    # REC-11: no deeper than the brackets the line holds, strings' brackets counted too. Judged
-    # first: orjson writes no more than 254 levels, and raises past them.
-    if body.count(b"{") + body.count(b"[") > _MAX_OPEN_BRACKETS:
-        return None
-    if type(obj) is not dict or obj.keys() != _ALL_FIELDS or orjson.dumps(obj) != body:
+    if type(obj) is not dict or obj.keys() != _ALL_FIELDS:
         return None
     for name in TEXT_FIELDS:
         value = obj[name]
@@ -302,7 +298,19 @@ def _from_canonical_line(body: bytes) -> Record | None:
                                                    len(value.encode()) > MAX_TEXT_FIELD_BYTES):
             return None  # REC-8, named by the careful path
     when, host_ip, data = obj["time"], obj["host_ip"], obj["data"]
-    if type(when) is not str or type(host_ip) is not str or (data is not None and type(data) is not dict):
+    if type(when) is not str or type(host_ip) is not str:
+        return None
+    if data is not None:
+        if type(data) is not dict:
+            return None
+        for value in data.values():
+            if type(value) is dict or type(value) is list:
+                # REC-11: nested no deeper than the brackets the line holds, strings' counted too.
+                # Judged before orjson writes data back, which it does to 254 levels, and raises past.
+                if body.count(b"{") + body.count(b"[") > _MAX_OPEN_BRACKETS:
+                    return None
+                break
+    if orjson.dumps(obj) != body:
         return None
     # Every rule the parser and the comparison judge holds, and every text field is valid: time and
     # host_ip are all that is left, each of which names its own rule (REC-5 to REC-7, REC-9) if broken.
