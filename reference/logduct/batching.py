@@ -134,24 +134,19 @@ class Batcher:
         self.grown_limit = max(limit, grown_limit or limit)
         self._batch = Batch()
         self._started = 0.0  # when the first item of the current batch arrived
-        self._items = 0  # len(self._batch), counted: it is asked for every record
         self._bytes = 0  # of input in the batch: the lines its records were decoded from, rejections' raw bytes
         self._unkeyed = 0  # items without a delivery key: what a crash would lose (FIFO-8)
 
     def add_record(self, accepted: Accepted, now: float, size: int) -> None:
         """Add a record decoded from ``size`` bytes of input."""
-        if not self._items:  # _note_arrival, inline: this runs for every record
-            self._started = now
-        self._items += 1
+        self._note_arrival(now)
         self._batch.records.append(accepted)
         self._bytes += size
         if accepted.delivery is None:
             self._unkeyed += 1
 
     def add_rejection(self, rejection: Rejection, now: float) -> None:
-        if not self._items:
-            self._started = now
-        self._items += 1
+        self._note_arrival(now)
         self._batch.rejections.append(rejection)
         self._bytes += len(rejection.raw)
         if rejection.delivery is None:
@@ -160,34 +155,38 @@ class Batcher:
     def hold_until_commit(self, acknowledge: Callable[[], None]) -> bool:
         """ZMQ-4: keep ``acknowledge`` until the current batch is committed. False if there is no
         batch, so nothing received is uncommitted: the caller acknowledges at once."""
-        if not self._items:
+        if not self._batch:
             return False
         self._batch.after_commit.append(acknowledge)
         return True
 
     def __len__(self) -> int:
-        return self._items
+        return len(self._batch)
 
     def full(self, committing: bool = False) -> bool:
         """COL-3: whether the batch is as large as it may grow. ``committing``: the batch before it
         is still being committed, so a batch of keyed items may fill on to ``grown_limit``."""
         if self._bytes >= self.byte_limit:
             return True
-        items = self._items
+        items = len(self._batch)
         return items >= self.limit and (not committing or self._unkeyed > 0 or items >= self.grown_limit)
 
     def due(self, now: float, committing: bool = False) -> bool:
         """COL-3: the batch must be committed now."""
-        return self._items > 0 and (self.full(committing) or now - self._started >= self.max_age_s)
+        return bool(self._batch) and (self.full(committing) or now - self._started >= self.max_age_s)
 
     def seconds_until_due(self, now: float) -> float | None:
         """How long the batch may wait; None if there is no batch."""
-        if not self._items:
+        if not self._batch:
             return None
         return max(0.0, self._started + self.max_age_s - now)
 
     def take(self) -> Batch:
         """The batch to commit now; a new, empty one is started."""
         batch, self._batch = self._batch, Batch()
-        self._items = self._bytes = self._unkeyed = 0
+        self._bytes = self._unkeyed = 0
         return batch
+
+    def _note_arrival(self, now: float) -> None:
+        if not self._batch:
+            self._started = now

@@ -305,9 +305,8 @@ def _from_canonical_line(body: bytes) -> Record | None:
             return None
         for value in data.values():
             if type(value) is dict or type(value) is list:
-                # REC-11: nested no deeper than the brackets the line holds, strings' counted too.
-                # Judged before orjson writes data back, which it does to 254 levels, and raises past.
-                if body.count(b"{") + body.count(b"[") > _MAX_OPEN_BRACKETS:
+                # REC-11, judged before orjson writes data back: it does so to 254 levels, and raises past.
+                if not _few_brackets(body):
                     return None
                 break
     if orjson.dumps(obj) != body:
@@ -349,12 +348,18 @@ _STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _CLOSING = {ord("["): b"]", ord("{"): b"}"}
 
 
+def _few_brackets(body: bytes) -> bool:
+    """REC-11's common case, decided in C: no more brackets, strings' counted too, than the levels
+    allowed, so no deeper nesting either."""
+    return body.count(b"[") + body.count(b"{") <= _MAX_OPEN_BRACKETS
+
+
 def _check_nesting(body: bytes) -> None:
     """Nesting past REC-11's bound, judged before parsing, so that the verdict on deep input is the same
     on every Python: the json module's own recursion limit differs between versions and answers ENC-2
     or RecursionError."""
-    if body.count(b"[") + body.count(b"{") <= _MAX_OPEN_BRACKETS:
-        return  # the common case, decided in C
+    if _few_brackets(body):
+        return
     opened: list[int] = []
     for token in _STRING_OR_BRACKET.finditer(body):
         bracket = token.group()[0]
