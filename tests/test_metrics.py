@@ -102,6 +102,9 @@ class _NoSink:
     def write(self, batch: Batch) -> Written:
         raise AssertionError("the collector was not run")
 
+    def prepare(self, batch: Batch) -> None:
+        raise AssertionError("the collector was not run")
+
     def begin(self, batch: Batch) -> Commit:
         raise AssertionError("the collector was not run")
 

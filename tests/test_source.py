@@ -82,6 +82,9 @@ class CommitLog:
         self._events.append(f"commit {len(batch)}")
         return written
 
+    def prepare(self, batch: Batch) -> None:
+        pass
+
     def begin(self, batch: Batch) -> Commit:
         return Done(self.write(batch))
 
@@ -158,6 +161,9 @@ class HeldCommits:
     def write(self, batch: Batch) -> Written:
         return self.begin(batch).result()
 
+    def prepare(self, batch: Batch) -> None:
+        self._events.append(f"prepare {len(batch)}")
+
     def begin(self, batch: Batch) -> Commit:
         self._events.append(f"begin {len(batch)}")
         return _HeldCommit(self, batch)
@@ -214,7 +220,7 @@ def test_an_acknowledgement_waits_for_the_commit_in_flight() -> None:
         wait_for(lambda: "begin 1" in events, "the commit begun")
         os.write(sink.release, b"!")
         wait_for(lambda: "ack 1" in events, "the read acknowledged")
-        assert events == ["begin 1", "commit 1", "ack 1"]
+        assert events == ["prepare 1", "begin 1", "commit 1", "ack 1"]
 
 
 class KeyedPipeSource(PipeSource):
@@ -244,22 +250,27 @@ def test_while_a_commit_is_under_way_a_batch_of_keyed_records_fills_on() -> None
         wait_for(lambda: "begin 2" in events, "the first batch begun")
         os.write(write_end, b"".join(encode(record(n)) for n in range(2, 7)))
         wait_for(lambda: collector.uncommitted() == 7, "the next five read while the first commits")
-        assert events == ["begin 2"]
+        assert events == ["prepare 2", "begin 2"]
         os.write(sink.release, b"!")
         wait_for(lambda: "begin 5" in events, "the grown batch begun")
-        assert events[:3] == ["begin 2", "commit 2", "ack 1"]
+        assert events == ["prepare 2", "begin 2", "commit 2", "ack 1", "prepare 5", "begin 5"]
 
 
 def test_while_a_commit_is_under_way_a_batch_of_fifo_lines_stops_at_the_limit() -> None:
     """FIFO-8: lines without a delivery key are lost if a crash takes them uncommitted, so a batch
-    of them never grows past the limit: the collector waits for the commit in flight instead."""
+    of them never grows past the limit: the collector waits for the commit in flight instead, having
+    prepared the full batch for its sink meanwhile."""
     events: list[str] = []
-    with held_collecting(PipeSource, events) as (write_end, sink, _):
+    with held_collecting(PipeSource, events) as (write_end, sink, collector):
         os.write(write_end, b"".join(encode(record(n)) for n in range(2)))
         wait_for(lambda: "begin 2" in events, "the first batch begun")
         os.write(write_end, b"".join(encode(record(n)) for n in range(2, 7)))
+        wait_for(lambda: events.count("prepare 2") == 2, "the second batch prepared while the first commits")
+        assert events == ["prepare 2", "begin 2", "prepare 2"]
+        assert collector.uncommitted() == 4  # the batch in flight and the one prepared; the read's other 3 lines wait
         for commits in range(1, 4):
             os.write(sink.release, b"!")
             wait_for(lambda n=commits: events.count("commit 2") == n, f"commit {commits}")
         wait_for(lambda: events.count("begin 2") == 3 and "begin 1" in events, "the last line's batch begun")
-        assert all(event in ("begin 1", "begin 2", "commit 2", "ack 1", "ack 2") for event in events)
+        assert all(event in ("prepare 1", "prepare 2", "begin 1", "begin 2", "commit 2", "ack 1", "ack 2")
+                   for event in events)

@@ -55,6 +55,8 @@ class Batch:
     records: list[Accepted] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: The batch as its sink will send it, made by ``Sink.prepare`` (PostgreSQL's: the COPY data).
+    prepared: bytes | None = None
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejections)
@@ -97,6 +99,12 @@ class Sink(Protocol):
 
     def write(self, batch: Batch) -> Written:
         """Store the whole batch in one commit, or raise DatabaseUnavailable having stored none of it."""
+        ...
+
+    def prepare(self, batch: Batch) -> None:
+        """Do what ``begin`` needs and the sink's connection does not, such as formatting the rows,
+        so that the collector does it while the commit before is still under way. Optional: ``begin``
+        does what was not done here."""
         ...
 
     def begin(self, batch: Batch) -> Commit:

@@ -84,6 +84,9 @@ class TimedSink:
         self.observe(started, len(batch))
         return written
 
+    def prepare(self, batch: Batch) -> None:
+        self._inner.prepare(batch)
+
     def begin(self, batch: Batch) -> Commit:
         return _TimedCommit(self._inner.begin(batch), len(batch), self)
 

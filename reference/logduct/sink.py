@@ -139,25 +139,39 @@ class PostgresSink:
     def write(self, batch: Batch) -> Written:
         return self._until_done(self._write_once, batch)
 
+    def prepare(self, batch: Batch) -> None:
+        """Format the COPY data of a batch that ``begin`` will send as it is: records only."""
+        if batch.records and not batch.rejections:
+            try:
+                self._copy_data(batch)
+            except psycopg.Error:
+                pass  # ``begin`` meets it again, and takes the careful path
+
     def begin(self, batch: Batch) -> Commit:
         """Send a batch of records as one COPY in autocommit, and return before PostgreSQL answers.
         A batch with rejections, or with the database at fault, is written and waited for."""
         if batch.rejections or not batch.records or self._fault is not None:
             return Done(self.write(batch))
         try:
-            self._send_copy(_LOGS, _logs_rows(batch))
+            self._send_copy(_LOGS, self._copy_data(batch))
         except (psycopg.Error, _FastPathFailed):
             return Done(self._write_after_failed_fast_path(batch))
         return _CopyInFlight(self, batch)
 
-    def _send_copy(self, table: _Table, rows: Sequence[tuple[object, ...]]) -> None:
-        """Start ``COPY table FROM STDIN`` and send all of ``rows``, leaving its result to come."""
-        data = io.BytesIO()
-        # psycopg formats the rows in C, as _copy_into does; FileWriter keeps the bytes for libpq.
-        with Copy(self._conn.cursor(), binary=True, writer=FileWriter(data)) as copy:
-            copy.set_types(table.types)
-            for row in rows:
-                copy.write_row(row)
+    def _copy_data(self, batch: Batch) -> bytes:
+        """The batch's records as binary COPY data for ``logs``, kept in the batch once formatted.
+        psycopg formats them in C, as _copy_into does; FileWriter keeps the bytes instead of sending them."""
+        if batch.prepared is None:
+            data = io.BytesIO()
+            with Copy(self._conn.cursor(), binary=True, writer=FileWriter(data)) as copy:
+                copy.set_types(_LOGS.types)
+                for row in _logs_rows(batch):
+                    copy.write_row(row)
+            batch.prepared = data.getvalue()
+        return batch.prepared
+
+    def _send_copy(self, table: _Table, data: bytes) -> None:
+        """Start ``COPY table FROM STDIN`` and send ``data``, leaving its result to come."""
         pgconn = self._conn.pgconn
         pgconn.send_query(self._copy_statement(sql.Identifier(table.name), table).as_bytes(self._conn))
         started = _next_result(pgconn)
@@ -170,7 +184,7 @@ class PostgresSink:
         # and answers only at its end, so the sender cannot deadlock with it.
         nonblocking, pgconn.nonblocking = pgconn.nonblocking, 0
         try:
-            if pgconn.put_copy_data(data.getbuffer()) != 1 or pgconn.put_copy_end() != 1 or pgconn.flush() != 0:
+            if pgconn.put_copy_data(data) != 1 or pgconn.put_copy_end() != 1 or pgconn.flush() != 0:
                 raise _FastPathFailed
         finally:
             pgconn.nonblocking = nonblocking
@@ -401,6 +415,9 @@ class StdoutSink:
             print(f"logduct: rejected from {rejection.source}: {rejection.rule}: {reason}", file=self._errors)
         return Written(stored=len(new),
                        duplicates=len(batch) - len(new) - len(rejections))
+
+    def prepare(self, batch: Batch) -> None:
+        pass  # what ``write`` prints depends on the deliveries seen before, known only at its turn
 
     def begin(self, batch: Batch) -> Commit:
         return Done(self.write(batch))
