@@ -6,7 +6,8 @@ for ZeroMQ an acknowledgement. Each line becomes an accepted Record or a Rejecti
 both go into the current batch (batching.py), which is committed when full or old enough (COL-3).
 Only then, the commit done, are the acknowledgements it holds sent (ZMQ-4, ``_settle``). A commit
 is begun and left to PostgreSQL while the loop reads on (sink.py); one is in flight at a time, and
-the next begins only once it is settled, so batches are committed in the order they were filled. Signals
+the next begins only once it is settled, so batches are committed in the order they were filled.
+The sink prepares the next (formats its rows) before that wait, not after it. Signals
 only set flags, which the loop reads at least every ``_POLL_CAP_S``: a stop request ends reading,
 commits what was read, and returns (COL-4).
 
@@ -209,7 +210,7 @@ class Collector:
     def _commit(self) -> None:
         """COL-3: begin storing the batch in one commit, once the one before it is settled. The sink
         prepares it first, while PostgreSQL may still be committing the one before: done after
-        ``_settle``, that work left PostgreSQL idle for 10% of a busy run (issue 13)."""
+        ``_settle``, formatting 1,000 rows kept PostgreSQL waiting 0.5-0.7 ms a batch (issue 13)."""
         batch = self._next = self._batcher.take()
         if batch:
             self.sink.prepare(batch)

@@ -9,8 +9,10 @@ together are committed together (ZMQ-4 acknowledges on that).
 records alone (the common case) goes as one COPY statement in autocommit, so that statement is its
 own transaction: the sink sends the rows and returns, and the collector reads and judges the next
 batch while PostgreSQL stores this one and flushes its commit. Waiting for each commit instead left
-the collector idle 40% of the time (issue 13). Every other case, and any failure of the fast path,
-goes through ``write``, which waits, and which knows every way a write can fail.
+the collector idle 40% of the time (issue 13). ``PostgresSink.prepare`` formats a batch's COPY data
+ahead of ``begin``, while the commit before it may still be under way. Every other case, and any
+failure of the fast path, goes through ``write``, which waits, and which knows every way a write can
+fail.
 
 Two kinds of failure, told apart by what PostgreSQL says. A fault of the database's state (the
 connection lost or refused, a read-only server, a full disk, a missing permission) says nothing
