@@ -138,3 +138,45 @@ def test_a_batch_begun_is_stored_once_when_its_connection_is_cut_before_its_resu
     assert unmatched([as_oracle(r) for r in records], stored_records(pg_dsn)) == ([], [])
     said = capfd.readouterr().err  # COL-9: the fault and the recovery, once each
     assert said.count("keeping the batch and retrying") == 1 and said.count("PostgreSQL works again") == 1, said
+
+
+def test_a_batch_prepared_while_the_one_before_commits_is_stored_as_prepared(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector's order (collector.py, ``_commit``): the next batch is formatted while the
+    commit before it is in flight on the same connection, then sent once that commit is settled.
+    PostgreSQL must take both as sent: the careful path, which would mend a bad COPY, is shut."""
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sqlfiles.schema())
+        conn.execute("TRUNCATE logs, logs_rejected")
+    sink = PostgresSink(pg_dsn)
+
+    def refuse(batch: Batch) -> None:
+        raise AssertionError("PostgreSQL refused a COPY as it was sent")
+    monkeypatch.setattr(sink, "_write_after_failed_fast_path", refuse)
+    first, second = _seed_like(300, "first"), _seed_like(300, "second")
+    in_flight = sink.begin(Batch(records=[Accepted(r) for r in first]))
+    prepared = Batch(records=[Accepted(r) for r in second])
+    sink.prepare(prepared)
+    assert prepared.prepared is not None
+    assert in_flight.result().stored == len(first)
+    assert sink.begin(prepared).result().stored == len(second)
+    sink.close()
+    assert unmatched([as_oracle(r) for r in first + second], stored_records(pg_dsn)) == ([], [])
+
+
+def test_a_batch_prepared_before_its_connection_is_lost_is_stored_the_careful_way(
+        pg_dsn: str, capfd: pytest.CaptureFixture[str]) -> None:
+    """COL-9 between ``prepare`` and ``begin``: what was prepared is of no use on a connection that
+    is gone, and the batch is stored all the same, once."""
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sqlfiles.schema())
+        conn.execute("TRUNCATE logs, logs_rejected")
+        sink = PostgresSink(pg_dsn)
+        records = _seed_like(10)
+        batch = Batch(records=[Accepted(r) for r in records])
+        sink.prepare(batch)
+        conn.execute("SELECT pg_terminate_backend(%s)", [sink._conn.info.backend_pid])
+    assert sink.begin(batch).result().stored == len(records)
+    sink.close()
+    assert unmatched([as_oracle(r) for r in records], stored_records(pg_dsn)) == ([], [])
+    assert "PostgreSQL works again" in capfd.readouterr().err
