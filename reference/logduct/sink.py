@@ -158,6 +158,8 @@ class PostgresSink:
             self._send_copy(_LOGS, self._copy_data(batch))
         except (psycopg.Error, _FastPathFailed):
             return Done(self._write_after_failed_fast_path(batch))
+        finally:
+            batch.prepared = None  # sent, or of no use to the careful path: not held while in flight
         return _CopyInFlight(self, batch)
 
     def _copy_data(self, batch: Batch) -> bytes:
