@@ -250,10 +250,14 @@ def test_while_a_commit_is_under_way_a_batch_of_keyed_records_fills_on() -> None
         wait_for(lambda: "begin 2" in events, "the first batch begun")
         os.write(write_end, b"".join(encode(record(n)) for n in range(2, 7)))
         wait_for(lambda: collector.uncommitted() == 7, "the next five read while the first commits")
-        assert events == ["prepare 2", "begin 2"]
+        # The five may already be prepared: their batch is due once COL-3's interval has passed,
+        # which a busy machine can make happen before this line. It is not begun.
+        assert [event for event in events if event != "prepare 5"] == ["prepare 2", "begin 2"]
         os.write(sink.release, b"!")
         wait_for(lambda: "begin 5" in events, "the grown batch begun")
-        assert events == ["prepare 2", "begin 2", "commit 2", "ack 1", "prepare 5", "begin 5"]
+        assert [event for event in events if event != "prepare 5"] == ["prepare 2", "begin 2", "commit 2", "ack 1",
+                                                                      "begin 5"]
+        assert events.index("prepare 5") < events.index("begin 5")
 
 
 def test_while_a_commit_is_under_way_a_batch_of_fifo_lines_stops_at_the_limit() -> None:
