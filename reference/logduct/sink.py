@@ -155,7 +155,7 @@ class PostgresSink:
         if batch.rejections or not batch.records or self._fault is not None:
             return Done(self.write(batch))
         try:
-            self._send_copy(_LOGS, self._copy_data(batch))
+            self._send_copy(self._copy_data(batch))
         except (psycopg.Error, _FastPathFailed):
             return Done(self._write_after_failed_fast_path(batch))
         finally:
@@ -174,10 +174,10 @@ class PostgresSink:
             batch.prepared = data.getvalue()
         return batch.prepared
 
-    def _send_copy(self, table: _Table, data: bytes) -> None:
-        """Start ``COPY table FROM STDIN`` and send ``data``, leaving its result to come."""
+    def _send_copy(self, data: bytes) -> None:
+        """Start ``COPY logs FROM STDIN`` and send ``data`` (``_copy_data``), leaving its result to come."""
         pgconn = self._conn.pgconn
-        pgconn.send_query(self._copy_statement(sql.Identifier(table.name), table).as_bytes(self._conn))
+        pgconn.send_query(self._copy_statement(sql.Identifier(_LOGS.name), _LOGS).as_bytes(self._conn))
         started = _next_result(pgconn)
         if started is None or started.status != pq.ExecStatus.COPY_IN:
             while started is not None:  # an error: take the rest of the query's results
